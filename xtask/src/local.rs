@@ -1,0 +1,1 @@
+//! `cargo xtask build --local`: rehearses the real build offline. Not written yet.

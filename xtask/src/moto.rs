@@ -1,0 +1,141 @@
+//! A moto server on a free loopback port: the local stand-in for AWS (STS, EC2, SSM).
+//!
+//! `cargo xtask build --local` uses it, and so do the integration tests
+//! (`#[path = "../src/moto.rs"]`), so both talk to AWS the same way.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// A running moto server; dropped, it is killed and reaped.
+pub struct Moto {
+    child: Child,
+    port: u16,
+    recording: std::path::PathBuf,
+}
+
+impl Moto {
+    /// Starts `python -m moto.server` on a free port of 127.0.0.1 and waits until it answers.
+    pub fn start(python: &Path) -> anyhow::Result<Moto> {
+        let port = free_port()?;
+        // moto's recorder writes to one file, by default in the working directory: every
+        // server needs its own, or parallel servers read each other's requests.
+        let recording =
+            std::env::temp_dir().join(format!("moto-recording-{}-{port}", std::process::id()));
+        let child = Command::new(python)
+            .env("MOTO_RECORDER_FILEPATH", &recording)
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("start moto with {}", python.display()))?;
+        let mut moto = Moto {
+            child,
+            port,
+            recording,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                bail!("moto server exited at start ({status}); is `moto[server]` installed?");
+            }
+            if moto.request("GET", "/moto-api/", None).is_ok() {
+                return Ok(moto);
+            }
+            if Instant::now() > deadline {
+                bail!("moto server did not answer on port {port} within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends one plain HTTP/1.1 request to moto and returns the response body.
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> anyhow::Result<String> {
+        self.request_with(method, path, &[("Content-Type", "application/json")], body)
+    }
+
+    /// Like [`Moto::request`], with the given headers.
+    pub fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> anyhow::Result<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let body = body.unwrap_or("");
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
+            self.port
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        stream.write_all(request.as_bytes())?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let (head, body) = response
+            .split_once("\r\n\r\n")
+            .context("malformed HTTP response from moto")?;
+        let status = head.split_whitespace().nth(1).unwrap_or("");
+        if !status.starts_with('2') {
+            bail!("moto answered {method} {path} with {status}");
+        }
+        Ok(body.to_string())
+    }
+
+    /// Starts recording the requests moto receives.
+    pub fn start_recording(&self) -> anyhow::Result<()> {
+        self.request("POST", "/moto-api/recorder/start-recording", None)
+            .map(drop)
+    }
+
+    /// The recorded requests so far, one JSON document a line.
+    pub fn recording(&self) -> anyhow::Result<String> {
+        self.request("GET", "/moto-api/recorder/download-recording", None)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.recording);
+    }
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).context("find a free loopback port")?;
+    Ok(listener.local_addr()?.port())
+}

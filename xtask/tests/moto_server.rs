@@ -1,0 +1,49 @@
+//! The moto helper that every AWS test stands on.
+
+#[path = "../src/moto.rs"]
+#[allow(dead_code)]
+mod moto;
+
+fn python() -> std::path::PathBuf {
+    std::env::var_os("PACKER_ECS_PYTHON")
+        .map(Into::into)
+        .unwrap_or_else(|| "python3".into())
+}
+
+#[test]
+fn moto_answers_sts_on_its_own_port_and_records_the_call() {
+    let moto = moto::Moto::start(&python()).unwrap();
+    moto.start_recording().unwrap();
+    let answer = moto
+        .request_with(
+            "POST",
+            "/",
+            &[
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sts/aws4_request, \
+                     SignedHeaders=host, Signature=0",
+                ),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            Some("Action=GetCallerIdentity&Version=2011-06-15"),
+        )
+        .unwrap();
+    assert!(
+        answer.contains("<Account>123456789012</Account>"),
+        "{answer}"
+    );
+    let recording = moto.recording().unwrap();
+    assert_eq!(recording.lines().count(), 1, "{recording}");
+    assert!(
+        recording.contains(&format!("127.0.0.1:{}", moto.port())),
+        "{recording}"
+    );
+}
+
+#[test]
+fn two_servers_get_different_ports() {
+    let a = moto::Moto::start(&python()).unwrap();
+    let b = moto::Moto::start(&python()).unwrap();
+    assert_ne!(a.port(), b.port());
+}
