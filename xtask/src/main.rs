@@ -12,6 +12,7 @@ mod exec;
 mod local;
 mod moto;
 mod outputs;
+mod session;
 mod setup;
 mod test;
 mod tools;
