@@ -5,6 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,6 +37,9 @@ impl Moto {
                 "-p",
                 &port.to_string(),
             ])
+            // Its own process group: a Ctrl-C at the terminal must not stop the local AWS
+            // while packer is still cleaning up in it.
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -114,6 +118,33 @@ impl Moto {
         Ok(body.to_string())
     }
 
+    /// Sends an EC2 query API call (`Action=…&…`) and returns moto's XML answer.
+    pub fn ec2(&self, query: &str) -> anyhow::Result<String> {
+        self.request_with(
+            "POST",
+            "/",
+            &[
+                // moto routes by the credential scope and does not check the signature.
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, \
+                     SignedHeaders=host, Signature=0",
+                ),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            Some(&format!("{query}&Version=2016-11-15")),
+        )
+    }
+
+    /// The ids of the instances that are pending or running in us-east-1.
+    pub fn live_instances(&self) -> anyhow::Result<Vec<String>> {
+        let xml = self.ec2(
+            "Action=DescribeInstances&Filter.1.Name=instance-state-name\
+             &Filter.1.Value.1=pending&Filter.1.Value.2=running",
+        )?;
+        Ok(xml_values(&xml, "instanceId"))
+    }
+
     /// Starts recording the requests moto receives.
     pub fn start_recording(&self) -> anyhow::Result<()> {
         self.request("POST", "/moto-api/recorder/start-recording", None)
@@ -138,4 +169,17 @@ impl Drop for Moto {
 pub fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).context("find a free loopback port")?;
     Ok(listener.local_addr()?.port())
+}
+
+/// Every text value of `<tag>…</tag>` in an XML document, in order.
+pub fn xml_values(xml: &str, tag: &str) -> Vec<String> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    xml.split(open.as_str())
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split_once(close.as_str())
+                .map(|(value, _)| value.to_string())
+        })
+        .collect()
 }

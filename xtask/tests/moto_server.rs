@@ -47,3 +47,16 @@ fn two_servers_get_different_ports() {
     let b = moto::Moto::start(&python()).unwrap();
     assert_ne!(a.port(), b.port());
 }
+
+#[test]
+fn a_fresh_moto_has_no_live_instances_but_knows_the_ecs_al2023_amis() {
+    let moto = moto::Moto::start(&python()).unwrap();
+    assert_eq!(moto.live_instances().unwrap(), Vec::<String>::new());
+    let images = moto
+        .ec2(
+            "Action=DescribeImages&Owner.1=amazon&Filter.1.Name=name\
+             &Filter.1.Value.1=al2023-ami-ecs-hvm-*-kernel-6.1-x86_64",
+        )
+        .unwrap();
+    assert!(!moto::xml_values(&images, "imageId").is_empty(), "{images}");
+}
