@@ -9,12 +9,16 @@ mod child;
 mod clean;
 mod creds;
 mod exec;
+mod git;
 mod local;
+mod manifest;
 mod moto;
 mod outputs;
+mod packer;
 mod session;
 mod setup;
 mod test;
+mod timefmt;
 mod tools;
 mod validate;
 
