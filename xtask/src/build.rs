@@ -44,7 +44,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     min_ttl: Duration,
     #[command(flatten)]
-    outputs: outputs::Opts,
+    outputs: outputs::OutputOpts,
     #[command(flatten)]
     place: outputs::Place,
 }
@@ -97,7 +97,7 @@ pub(crate) struct Plan {
     pub(crate) min_ttl: Duration,
     /// Extra environment for packer alone (endpoints, a throwaway AWS_CONFIG_FILE, …).
     pub(crate) env: Vec<(OsString, OsString)>,
-    pub(crate) outputs: outputs::Opts,
+    pub(crate) outputs: outputs::OutputOpts,
     pub(crate) place: outputs::Place,
     /// The region built in, for outputs when the manifest's custom_data lacks it.
     pub(crate) region: Option<String>,
@@ -249,5 +249,21 @@ mod tests {
         assert_eq!(parse_var("a=b=c"), Ok(("a".into(), "b=c".into())));
         assert!(parse_var("novalue").is_err());
         assert!(parse_var("=x").is_err());
+    }
+}
+
+#[cfg(test)]
+mod cli_tests {
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: super::Args,
+    }
+
+    #[test]
+    fn the_flags_fit_together() {
+        Cli::command().debug_assert();
     }
 }

@@ -13,7 +13,7 @@ use crate::{git, manifest, timefmt};
 
 /// What goes into the outputs besides the manifest.
 #[derive(clap::Args, Clone, Debug)]
-pub(crate) struct Opts {
+pub(crate) struct OutputOpts {
     /// Name of this build's copy of the outputs, `build/<TAG>/` (default: `git describe
     /// --tags --always --dirty`, else the UTC time).
     #[arg(long, value_name = "TAG")]
@@ -47,7 +47,7 @@ impl Place {
 #[derive(clap::Args)]
 pub(crate) struct Args {
     #[command(flatten)]
-    opts: Opts,
+    opts: OutputOpts,
     #[command(flatten)]
     place: Place,
     /// The build to describe when the last run made several (its source name).
@@ -93,7 +93,7 @@ pub(crate) struct Outputs {
 /// Reads the manifest and gathers the outputs of its last run; writes nothing.
 pub(crate) fn from_manifest(
     path: &Path,
-    opts: &Opts,
+    opts: &OutputOpts,
     only: Option<&str>,
     region: Option<&str>,
     local: bool,
