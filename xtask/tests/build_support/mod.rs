@@ -62,6 +62,11 @@ pub fn xtask(home: &Path, bin: Option<&Path>, args: &[&str]) -> Command {
         path.push(':');
     }
     path.push_str("/usr/local/bin:/usr/bin:/bin");
+    xtask_with_path(home, &path, args)
+}
+
+/// Like [`xtask`], with exactly this PATH.
+pub fn xtask_with_path(home: &Path, path: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
     cmd.env_clear()
         .env("PATH", path)
