@@ -63,6 +63,12 @@ impl Args {
             }
         }
         vars.extend(self.vars);
+        // The build region, for the outputs when the manifest does not record it.
+        let region = vars
+            .iter()
+            .rev()
+            .find(|(key, _)| key == "region")
+            .map(|(_, value)| value.clone());
         let plan = Plan {
             template: self
                 .template
@@ -77,7 +83,7 @@ impl Args {
             env: Vec::new(),
             outputs: self.outputs,
             place: self.place,
-            region: self.region,
+            region,
             local: false,
         };
         run(sh, &plan).map(drop)
