@@ -213,7 +213,9 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 /// `90s`, `30m`, `2h` (a bare number is minutes).
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: u64 = number
         .parse()
@@ -222,11 +224,14 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => number,
         "" | "m" => number * 60,
         "h" => number * 3600,
-        _ => return Err(format!("{text:?} is not a duration like 30m (units: s, m, h)")),
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration like 30m (units: s, m, h)"
+            ));
+        }
     };
     Ok(Duration::from_secs(secs))
 }
-
 
 #[cfg(test)]
 mod tests {

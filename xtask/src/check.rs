@@ -40,8 +40,18 @@ impl Args {
         };
         let rows = [
             packer_row(sh, &template),
-            simple_row(sh, &tools::SHELLCHECK, "--version", "needed by `cargo xtask validate`"),
-            simple_row(sh, &tools::GIT, "--version", "the AMI's build_commit would be \"unknown\""),
+            simple_row(
+                sh,
+                &tools::SHELLCHECK,
+                "--version",
+                "needed by `cargo xtask validate`",
+            ),
+            simple_row(
+                sh,
+                &tools::GIT,
+                "--version",
+                "the AMI's build_commit would be \"unknown\"",
+            ),
             credentials_row(&self.session),
         ];
         print!("{}", render(&rows));
@@ -63,7 +73,9 @@ fn packer_row(sh: &Shell, template: &std::path::Path) -> Row {
                 match packer::amazon_installed(sh, &found) {
                     Ok(true) => "amazon plugin installed".to_owned(),
                     // A build installs it: not a failure.
-                    Ok(false) => "amazon plugin not installed yet (a build runs packer init)".to_owned(),
+                    Ok(false) => {
+                        "amazon plugin not installed yet (a build runs packer init)".to_owned()
+                    }
                     Err(err) => format!("cannot list plugins: {err:#}"),
                 }
             };

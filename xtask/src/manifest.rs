@@ -99,7 +99,11 @@ fn read_build(build: &Value) -> anyhow::Result<Build> {
 /// `us-east-1:ami-1,us-west-2:ami-2` → {us-east-1: ami-1, us-west-2: ami-2}.
 pub(crate) fn artifact_amis(artifact_id: &str) -> anyhow::Result<BTreeMap<String, String>> {
     let mut amis = BTreeMap::new();
-    for pair in artifact_id.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for pair in artifact_id
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         let (region, ami) = pair
             .split_once(':')
             .filter(|(r, a)| !r.is_empty() && a.starts_with("ami-"))
@@ -128,7 +132,10 @@ pub(crate) fn pick(builds: Vec<Build>, only: Option<&str>) -> anyhow::Result<Bui
             let found = builds.iter().position(|b| b.name == want);
             match found {
                 Some(i) => Ok(builds[i].clone()),
-                None => bail!("the last run has no build named {want:?} (it has: {})", names()),
+                None => bail!(
+                    "the last run has no build named {want:?} (it has: {})",
+                    names()
+                ),
             }
         }
         None if builds.len() == 1 => Ok(builds.into_iter().next().expect("one build")),
@@ -208,7 +215,8 @@ mod tests {
         assert!(last_run("").unwrap_err().to_string().contains("empty"));
         assert!(last_run("{\"builds\": [").is_err());
         assert!(last_run("[]").is_err());
-        let no_match = r#"{"builds": [{"name": "a", "packer_run_uuid": "x"}], "last_run_uuid": "y"}"#;
+        let no_match =
+            r#"{"builds": [{"name": "a", "packer_run_uuid": "x"}], "last_run_uuid": "y"}"#;
         assert!(
             last_run(no_match)
                 .unwrap_err()
@@ -258,7 +266,10 @@ mod tests {
         let err = pick(builds.clone(), None).unwrap_err().to_string();
         assert!(err.contains("--only"), "{err}");
         assert_eq!(pick(builds.clone(), Some("arm")).unwrap().name, "arm");
-        assert_eq!(pick(builds.clone(), Some("amazon-ebs.x86")).unwrap().name, "x86");
+        assert_eq!(
+            pick(builds.clone(), Some("amazon-ebs.x86")).unwrap().name,
+            "x86"
+        );
         assert!(pick(builds, Some("riscv")).is_err());
     }
 }

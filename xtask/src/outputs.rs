@@ -67,7 +67,11 @@ impl Args {
             self.region.as_deref(),
             false,
         )?;
-        write(&self.place.build_dir(), &outputs, &self.opts.cfn_parameter_key)?;
+        write(
+            &self.place.build_dir(),
+            &outputs,
+            &self.opts.cfn_parameter_key,
+        )?;
         eprint!("{}", summary(&outputs, &self.place.build_dir()));
         Ok(())
     }
@@ -221,7 +225,11 @@ pub(crate) fn github_output(o: &Outputs) -> String {
 /// The table printed on stderr when the outputs are written.
 pub(crate) fn summary(o: &Outputs, build_dir: &Path) -> String {
     let mut text = String::new();
-    let _ = writeln!(text, "\nAMI built{}:", if o.local { " (local rehearsal)" } else { "" });
+    let _ = writeln!(
+        text,
+        "\nAMI built{}:",
+        if o.local { " (local rehearsal)" } else { "" }
+    );
     let mut row = |k: &str, v: &str| {
         let _ = writeln!(text, "  {k:<10} {v}");
     };
@@ -271,7 +279,9 @@ pub(crate) fn write(build_dir: &Path, o: &Outputs, cfn_key: &str) -> anyhow::Res
             .create(true)
             .open(&file)
             .and_then(|mut f| f.write_all(github_output(o).as_bytes()))
-            .with_context(|| format!("append to $GITHUB_OUTPUT ({})", Path::new(&file).display()))?;
+            .with_context(|| {
+                format!("append to $GITHUB_OUTPUT ({})", Path::new(&file).display())
+            })?;
     }
     Ok(())
 }

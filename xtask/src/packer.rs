@@ -196,7 +196,10 @@ mod tests {
     #[test]
     fn plugins_are_set_up_only_where_packer_has_them() {
         let dir = Path::new("packer/plugins");
-        assert_eq!(plugin_setup(Version(1, 6, 6), Some(dir)), PluginSetup::BuiltIn);
+        assert_eq!(
+            plugin_setup(Version(1, 6, 6), Some(dir)),
+            PluginSetup::BuiltIn
+        );
         assert_eq!(
             plugin_setup(Version(1, 7, 0), Some(dir)),
             PluginSetup::Init(dir.into())

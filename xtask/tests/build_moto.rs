@@ -37,7 +37,10 @@ fn a_build_without_a_profile_makes_the_ami_and_names_it_in_the_outputs() {
     let images = own_images(&moto, "us-east-1");
     assert!(images.contains(&ami_id), "{images}");
     assert!(images.contains("<key>build_commit</key>"), "{images}");
-    assert!(images.contains(&format!("<value>{}</value>", git_head())), "{images}");
+    assert!(
+        images.contains(&format!("<value>{}</value>", git_head())),
+        "{images}"
+    );
     assert!(
         images.contains(&format!("<name>{}</name>", ami["name"].as_str().unwrap())),
         "{images}"
@@ -59,7 +62,10 @@ fn a_build_without_a_profile_makes_the_ami_and_names_it_in_the_outputs() {
             "earlier=kept\nami_id={ami_id}\nregion=us-east-1\namis={{\"us-east-1\":\"{ami_id}\"}}\n"
         )
     );
-    assert!(stderr.contains(&ami_id), "the summary names the AMI: {stderr}");
+    assert!(
+        stderr.contains(&ami_id),
+        "the summary names the AMI: {stderr}"
+    );
     // Packer cleaned up after itself on the way.
     assert_eq!(running_instances(&moto), 0);
     assert_eq!(packer_leftovers(&moto), (0, 0));
@@ -75,11 +81,19 @@ fn every_region_of_this_run_is_in_the_outputs_and_earlier_runs_are_not() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
 
     let first = xtask(home.path(), None, &args).output().unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let first = read_json(&root.path().join("build/ami.json"));
 
     let second = xtask(home.path(), None, &args).output().unwrap();
-    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     let ami = read_json(&root.path().join("build/ami.json"));
 
     let amis = ami["amis"].as_object().unwrap();
@@ -87,7 +101,10 @@ fn every_region_of_this_run_is_in_the_outputs_and_earlier_runs_are_not() {
     assert_eq!(ami["ami_id"], amis["us-east-1"]);
     assert_ne!(ami["packer_run_uuid"], first["packer_run_uuid"]);
     for region in ["us-east-1", "us-west-2"] {
-        assert_ne!(amis[region], first["amis"][region], "{region} is this run's copy");
+        assert_ne!(
+            amis[region], first["amis"][region],
+            "{region} is this run's copy"
+        );
         let images = own_images(&moto, region);
         assert!(images.contains(amis[region].as_str().unwrap()), "{images}");
     }
@@ -131,7 +148,11 @@ fn outputs_are_made_again_from_the_manifest_and_clean_removes_them() {
     let args = build_args(&moto, root.path());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = xtask(home.path(), None, &args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let built = read_json(&root.path().join("build/ami.json"));
     std::fs::remove_dir_all(root.path().join("build")).unwrap();
 
@@ -139,11 +160,23 @@ fn outputs_are_made_again_from_the_manifest_and_clean_removes_them() {
     let out = xtask(
         home.path(),
         None,
-        &["outputs", "--root", &rootarg, "--tag", "by-hand", "--cfn-parameter-key", "EcsAmi"],
+        &[
+            "outputs",
+            "--root",
+            &rootarg,
+            "--tag",
+            "by-hand",
+            "--cfn-parameter-key",
+            "EcsAmi",
+        ],
     )
     .output()
     .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let again = read_json(&root.path().join("build/by-hand/ami.json"));
     assert_eq!(again["ami_id"], built["ami_id"]);
     assert_eq!(again["tag"], "by-hand");
@@ -153,7 +186,11 @@ fn outputs_are_made_again_from_the_manifest_and_clean_removes_them() {
     let out = xtask(home.path(), None, &["clean", "--root", &rootarg])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!root.path().join("build").exists());
     assert!(!root.path().join("manifest.json").exists());
 

@@ -24,7 +24,15 @@ fn a_packer_that_exits_3_makes_xtask_exit_3_with_no_outputs() {
     let out = xtask(
         home.path(),
         Some(&bin),
-        &["build", "--template", &template_arg(), "--root", &root, "--region", "eu-west-1"],
+        &[
+            "build",
+            "--template",
+            &template_arg(),
+            "--root",
+            &root,
+            "--region",
+            "eu-west-1",
+        ],
     )
     .output()
     .unwrap();
@@ -53,9 +61,13 @@ fn a_missing_packer_is_named_with_how_to_install_it() {
         std::os::unix::fs::symlink(Path::new("/usr/bin").join(tool), bin.join(tool)).unwrap();
     }
     let path = bin.display().to_string();
-    let out = xtask_with_path(home.path(), &path, &["build", "--template", &template_arg()])
-        .output()
-        .unwrap();
+    let out = xtask_with_path(
+        home.path(),
+        &path,
+        &["build", "--template", &template_arg()],
+    )
+    .output()
+    .unwrap();
     let err = stderr(&out);
     assert!(!out.status.success());
     assert_eq!(
@@ -63,9 +75,13 @@ fn a_missing_packer_is_named_with_how_to_install_it() {
         "error: packer not found on PATH (install it: apt-get install packer, or see https://developer.hashicorp.com/packer/install)"
     );
 
-    let out = xtask_with_path(home.path(), &path, &["check", "--template", &template_arg()])
-        .output()
-        .unwrap();
+    let out = xtask_with_path(
+        home.path(),
+        &path,
+        &["check", "--template", &template_arg()],
+    )
+    .output()
+    .unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     let row = table.lines().find(|l| l.contains(" packer ")).unwrap();
@@ -80,23 +96,37 @@ fn a_packer_older_than_the_template_needs_is_refused_before_it_runs() {
     let dir = TempDir::new("old");
     let home = TempDir::new("home");
     let bin = fake_packer(dir.path(), "1.5.6", 0);
-    let out = xtask(home.path(), Some(&bin), &["build", "--template", &template_arg()])
-        .output()
-        .unwrap();
+    let out = xtask(
+        home.path(),
+        Some(&bin),
+        &["build", "--template", &template_arg()],
+    )
+    .output()
+    .unwrap();
     let err = stderr(&out);
     assert!(!out.status.success());
     assert!(err.starts_with("error: packer 1.5.6 at "), "{err}");
-    assert!(err.contains("older than 1.6.0, which the template needs"), "{err}");
+    assert!(
+        err.contains("older than 1.6.0, which the template needs"),
+        "{err}"
+    );
     assert!(err.contains("install a newer one"), "{err}");
     assert_eq!(calls(dir.path()), ["version"], "no build was started");
 
-    let out = xtask(home.path(), Some(&bin), &["check", "--template", &template_arg()])
-        .output()
-        .unwrap();
+    let out = xtask(
+        home.path(),
+        Some(&bin),
+        &["check", "--template", &template_arg()],
+    )
+    .output()
+    .unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     let row = table.lines().find(|l| l.contains(" packer ")).unwrap();
-    assert!(row.starts_with('✗') && row.contains("older than 1.6.0"), "{table}");
+    assert!(
+        row.starts_with('✗') && row.contains("older than 1.6.0"),
+        "{table}"
+    );
 }
 
 /// A copy of the test template, with a `plugins/` folder when asked.
@@ -134,7 +164,10 @@ fn a_newer_packer_runs_init_on_the_plugins_folder_before_building() {
     assert!(!out.status.success());
     assert!(err.contains("added no build"), "{err}");
     let calls = calls(dir.path());
-    assert_eq!(calls[..2], ["version".to_owned(), format!("init {template}/plugins")]);
+    assert_eq!(
+        calls[..2],
+        ["version".to_owned(), format!("init {template}/plugins")]
+    );
     assert!(calls[2].starts_with("build "), "{calls:?}");
     assert_eq!(calls.len(), 3);
 }

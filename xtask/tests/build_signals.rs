@@ -68,9 +68,16 @@ impl SlowBuild {
         let deadline = Instant::now() + Duration::from_secs(120);
         while !self.output().contains(needle) {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("xtask ended ({status}) before {needle:?}:\n{}", self.output());
+                panic!(
+                    "xtask ended ({status}) before {needle:?}:\n{}",
+                    self.output()
+                );
             }
-            assert!(Instant::now() < deadline, "no {needle:?}:\n{}", self.output());
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?}:\n{}",
+                self.output()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -81,7 +88,11 @@ impl SlowBuild {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "xtask did not end:\n{}", self.output());
+            assert!(
+                Instant::now() < deadline,
+                "xtask did not end:\n{}",
+                self.output()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
