@@ -4,19 +4,25 @@
 //! outputs. Each subcommand lives in its own module, which exposes its `Args` and `run`.
 
 mod build;
+mod cache;
 mod check;
 mod child;
 mod clean;
 mod creds;
 mod exec;
+mod export;
 mod git;
 mod local;
 mod manifest;
+mod mfa;
 mod moto;
 mod outputs;
 mod packer;
+mod profile;
+mod secret;
 mod session;
 mod setup;
+mod sts;
 mod test;
 mod timefmt;
 mod tools;
