@@ -303,3 +303,41 @@ impl Drop for SlowBuild {
         let _ = self.child.wait();
     }
 }
+
+/// The recorded requests' bodies and Authorization headers, decoded: one string each.
+pub fn recorded_requests(recording: &str) -> Vec<String> {
+    recording
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .map(|req| {
+            let body = req["body"].as_str().unwrap_or_default();
+            let body = if req["body_encoded"] == true {
+                String::from_utf8_lossy(&base64_decode(body)).into_owned()
+            } else {
+                body.to_owned()
+            };
+            format!(
+                "{} {body}",
+                req["headers"]["Authorization"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text.bytes().filter(|c| *c != b'=') {
+        let Some(v) = ALPHABET.iter().position(|a| *a == c) else {
+            continue;
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
