@@ -54,7 +54,7 @@ enum Command {
     /// Check the template's format, validate it and shellcheck the scripts.
     Validate(validate::Args),
     /// Build the AMI with packer and write the outputs under build/.
-    Build(build::Args),
+    Build(Box<build::Args>),
     /// Write the outputs under build/ from an existing manifest.json.
     Outputs(outputs::Args),
     /// Remove manifest.json and build/.
