@@ -14,7 +14,7 @@
 #   is visible read-only at the same path. So a file written inside at /x/y is read from
 #   the host at STATE_DIR/root/x/y (a file deleted inside shows there as an overlay
 #   whiteout, a 0/0 character device: check deletions from inside). State persists across
-#   calls with the same STATE_DIR.
+#   calls with the same STATE_DIR. CMD starts in the caller's folder if visible, else /.
 # - STATE_DIR itself is mounted inside at /run/sandbox. STATE_DIR must not lie under
 #   /etc /usr /var /opt (the kernel refuses overlapping overlay layers) nor contain , or :.
 # - Real bash, coreutils, sed, sshd, sudo, jq, ... Stand-ins (xtask/sandbox/standin.sh,

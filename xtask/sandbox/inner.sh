@@ -9,6 +9,7 @@ here="$1"
 state="$2"
 shift 2
 
+caller_dir="$PWD"
 new="$state/.mnt"
 mkdir -p "$new" "$state/root" "$state/work"
 mount -t tmpfs -o mode=0755 sandbox-root "$new"
@@ -96,7 +97,8 @@ mkdir -p .old
 pivot_root . .old
 umount -l /.old
 rmdir /.old
-cd /
+# The caller's folder, when the sandbox shows it (read-only); else /.
+cd "$caller_dir" 2>/dev/null || cd /
 
 export PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
