@@ -6,8 +6,9 @@
 # Interface (others code against it; change it only together with them):
 # - Needs root (mount and pid namespaces); otherwise one error line and exit 1.
 # - CMD runs in new mount + pid namespaces (same network namespace: a server inside listens
-#   on the host's loopback). enter.sh execs unshare, so killing enter.sh's pid kills every
-#   process inside, and every mount of the sandbox vanishes with them.
+#   on the host's loopback). SIGTERM, SIGINT, SIGHUP or SIGKILL to enter.sh kills every
+#   process inside, and every mount of the sandbox vanishes with them. enter.sh exits
+#   with CMD's status.
 # - Nothing outside STATE_DIR is written. Inside, /etc /usr /var /opt are overlays whose
 #   upper layers are STATE_DIR/root/{etc,usr,var,opt}; /home /root /srv /data /tmp /run /mnt
 #   /media are STATE_DIR/root/<dir>; every other top-level folder of the host (e.g. /work)
@@ -54,5 +55,19 @@ case "$state/" in
     ;;
 esac
 
-exec unshare --mount --pid --fork --kill-child --propagation private -- \
-    "$here/inner.sh" "$here" "$state" "$@"
+# unshare blocks SIGTERM while it waits, and the sandbox's pid 1 ignores it, so a
+# terminating signal to enter.sh becomes SIGKILL for unshare; --kill-child then kills the
+# sandbox's pid 1, and with it the pid namespace. If enter.sh itself is SIGKILLed,
+# --pdeathsig does the same. stdin is passed on explicitly: a background job would get
+# /dev/null.
+setpriv --pdeathsig KILL -- \
+    unshare --mount --pid --fork --kill-child --propagation private -- \
+    "$here/inner.sh" "$here" "$state" "$@" <&0 &
+child=$!
+trap 'kill -KILL "$child" 2>/dev/null || true' TERM INT HUP
+while true; do
+    status=0
+    wait "$child" || status=$?
+    kill -0 "$child" 2>/dev/null || break
+done
+exit "$status"
