@@ -48,5 +48,7 @@ if grep -Eq "^[[:space:]]*LABEL=${label}[[:space:]]" /etc/fstab 2>/dev/null; the
 else
     printf '%s\n' "$fstab_line" >>/etc/fstab
 fi
+# systemd turns fstab into mount units; let it see the new line before mounting.
+systemctl daemon-reload
 mount -a
 echo "storage: LABEL=$label is mounted at $mount_point"

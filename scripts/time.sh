@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # time.sh: sets the instance's timezone and keeps its clock on the Amazon Time Sync
 # Service. Refuses a zone that tzdata does not know. AL2023's chrony already points at
-# 169.254.169.123; the server line is added only if no chrony configuration names it.
+# 169.254.169.123 (a source file under /etc/chrony.d); the server line is added to
+# /etc/chrony.conf only if no chrony configuration names that address.
 # Safe to run again.
 # Environment: TIMEZONE (required), e.g. US/Eastern or Europe/Paris.
 set -euo pipefail
@@ -22,8 +23,7 @@ ln -sfn "../usr/share/zoneinfo/$zone" /etc/localtime
 echo "time: timezone set to $zone"
 
 time_sync=169.254.169.123
-mkdir -p /etc/chrony.d
-if grep -qsF "$time_sync" /etc/chrony.conf /etc/chrony.d/*.conf; then
+if grep -rqsF "$time_sync" /etc/chrony.conf /etc/chrony.d; then
     echo "time: chrony already uses the Amazon Time Sync Service"
 else
     printf 'server %s prefer iburst minpoll 4 maxpoll 4\n' "$time_sync" >>/etc/chrony.conf

@@ -132,6 +132,25 @@ fn time_leaves_an_al2023_chrony_configuration_that_already_uses_time_sync_alone(
 }
 
 #[test]
+fn time_recognises_al2023s_time_sync_source_under_chrony_d() {
+    let sandbox = Sandbox::new("time-chrony-d");
+    let source = "server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4\n";
+    sandbox.seed("/etc/chrony.d/link-local.sources", source);
+    sandbox.seed("/etc/chrony.conf", "sourcedir /etc/chrony.d\n");
+    let out = sandbox.script("scripts/time.sh", &[("TIMEZONE", "UTC")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        sandbox.read("/etc/chrony.conf").unwrap(),
+        "sourcedir /etc/chrony.d\n"
+    );
+    assert_eq!(
+        sandbox.read("/etc/chrony.d/link-local.sources").unwrap(),
+        source
+    );
+    sandbox.assert_gone_and_host_untouched();
+}
+
+#[test]
 fn time_refuses_an_unknown_zone_and_leaves_localtime_alone() {
     let sandbox = Sandbox::new("time-unknown");
     for zone in ["Mars/Olympus_Mons", "../../etc/passwd", ""] {
