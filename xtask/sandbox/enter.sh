@@ -65,9 +65,12 @@ setpriv --pdeathsig KILL -- \
     "$here/inner.sh" "$here" "$state" "$@" <&0 &
 child=$!
 trap 'kill -KILL "$child" 2>/dev/null || true' TERM INT HUP
-while true; do
-    status=0
-    wait "$child" || status=$?
-    kill -0 "$child" 2>/dev/null || break
-done
+# bash reports a job killed by a signal ("Killed ...") on stderr; it is expected here.
+{
+    while true; do
+        status=0
+        wait "$child" || status=$?
+        kill -0 "$child" || break
+    done
+} 2>/dev/null
 exit "$status"

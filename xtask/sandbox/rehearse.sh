@@ -4,7 +4,7 @@
 # template's local-rehearsal variables suffice. Leaves in WORK_DIR: state/ (the sandbox),
 # manifest.json, images.json (describe-images of the result), packer.log. Stops moto and
 # sshd on exit. Run from anywhere, as root; needs python3 with moto[server], packer, aws.
-# Environment: PYTHON (default python3), PACKER (default packer).
+# Environment: PYTHON (default python3), PACKER (default packer), AWS (default aws).
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -59,5 +59,5 @@ status=0
     -var ssh_timeout=30s \
     -var build_commit=rehearsal \
     "$root/packer" >"$work/packer.log" 2>&1 || status=$?
-aws --endpoint-url "http://127.0.0.1:$moto_port" ec2 describe-images --owners self >"$work/images.json"
+"${AWS:-aws}" --endpoint-url "http://127.0.0.1:$moto_port" ec2 describe-images --owners self >"$work/images.json"
 exit "$status"

@@ -28,10 +28,10 @@ impl Args {
         let version = tools::packer_version(sh, &packer)?;
 
         for dir in [TEMPLATE, PLUGINS] {
+            // packer names the files it would reformat on stdout: leave it visible.
             cmd!(sh, "{packer} fmt -check {dir}")
                 .env("CHECKPOINT_DISABLE", "1")
                 .quiet()
-                .ignore_stdout()
                 .run()
                 .with_context(|| {
                     format!(
