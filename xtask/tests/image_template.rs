@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use image_sandbox::{Sandbox, repo, text};
 
+/// An empty HOME for the tools, shared by this file's tests and kept out of the user's.
 fn home() -> PathBuf {
-    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("home-{}", std::process::id()));
+    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("image-template-home");
     std::fs::create_dir_all(&home).unwrap();
     home
 }
@@ -117,6 +118,7 @@ fn cargo_xtask_validate_without_packer_says_in_one_line_how_to_install_it() {
     let _ = std::fs::remove_file(bin.join("shellcheck"));
     std::os::unix::fs::symlink(shellcheck, bin.join("shellcheck")).unwrap();
     let out = xtask(bin.to_str().unwrap());
+    let _ = std::fs::remove_dir_all(&bin);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
