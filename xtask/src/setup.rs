@@ -33,6 +33,20 @@ pub(crate) const SUDO: Package = Package {
     program: "sudo",
     package: "sudo",
 };
+// The image's scripts run in the sandbox with the host's jq and curl (the first-run script
+// uses both on AL2023) and its time zones.
+pub(crate) const JQ: Package = Package {
+    program: "jq",
+    package: "jq",
+};
+pub(crate) const CURL: Package = Package {
+    program: "curl",
+    package: "curl",
+};
+pub(crate) const TZDATA: Package = Package {
+    program: "/usr/share/zoneinfo/US/Eastern",
+    package: "tzdata",
+};
 pub(crate) const UNSHARE: Package = Package {
     program: "unshare",
     package: "util-linux",

@@ -25,6 +25,9 @@ impl Args {
                 setup::SSH_KEYGEN,
                 setup::SUDO,
                 setup::UNSHARE,
+                setup::JQ,
+                setup::CURL,
+                setup::TZDATA,
             ],
         )?;
         let python = setup::moto_python(sh)?;
