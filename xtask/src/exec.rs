@@ -1,12 +1,41 @@
-//! `cargo xtask exec`: not written yet.
+//! `cargo xtask exec -- CMD ARGS…`: runs a command with the session in its environment
+//! (and `AWS_PROFILE` removed, so its SDK does not resolve the profile again).
+
+use std::ffi::OsString;
+use std::time::Duration;
 
 use xshell::Shell;
 
+use crate::session::{self, Opts};
+
 #[derive(clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    #[command(flatten)]
+    opts: Opts,
+    /// Minutes the session must still last; a cached one with less is renewed.
+    #[arg(long, value_name = "MINUTES", default_value_t = 15)]
+    min_ttl: u64,
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
 
 impl Args {
     pub(crate) fn run(self, _sh: &Shell) -> anyhow::Result<()> {
-        anyhow::bail!("`cargo xtask exec` is not implemented yet")
+        let session = session::resolve(&self.opts, Duration::from_secs(self.min_ttl * 60))?;
+        let (program, args) = self
+            .command
+            .split_first()
+            .ok_or_else(|| anyhow::anyhow!("no command given; pass one after --"))?;
+        let mut command = std::process::Command::new(program);
+        command.args(args).env_remove("AWS_PROFILE");
+        for (name, value) in session.env() {
+            command.env(name, value);
+        }
+        let status = crate::child::run(command)?;
+        match crate::child::exit_code(status) {
+            0 => Ok(()),
+            code => Err(crate::Exit(code).into()),
+        }
     }
 }

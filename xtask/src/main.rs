@@ -4,17 +4,27 @@
 //! outputs. Each subcommand lives in its own module, which exposes its `Args` and `run`.
 
 mod build;
+mod cache;
 mod check;
 mod child;
 mod clean;
 mod creds;
 mod exec;
+mod export;
+mod git;
 mod local;
+mod manifest;
+mod mfa;
 mod moto;
 mod outputs;
+mod packer;
+mod profile;
+mod secret;
 mod session;
 mod setup;
+mod sts;
 mod test;
+mod timefmt;
 mod tools;
 mod validate;
 
@@ -44,7 +54,7 @@ enum Command {
     /// Check the template's format, validate it and shellcheck the scripts.
     Validate(validate::Args),
     /// Build the AMI with packer and write the outputs under build/.
-    Build(build::Args),
+    Build(Box<build::Args>),
     /// Write the outputs under build/ from an existing manifest.json.
     Outputs(outputs::Args),
     /// Remove manifest.json and build/.

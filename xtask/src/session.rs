@@ -7,7 +7,16 @@
 //! - [`describe`]: what a build would use, in one line, without prompting;
 //! - [`Session::env`]: the variables to set on a child (`AWS_PROFILE` must be removed).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, bail};
+use aws_credential_types::Credentials;
+
+use crate::cache::{self, Entry};
+use crate::mfa::{self, CodeSource};
+use crate::profile::{self, Plan, Profiles, Role, Source};
+use crate::secret::Secret;
+use crate::sts::{self, Call, Failure};
 
 /// Flags shared by every command that may need credentials.
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -18,21 +27,105 @@ pub(crate) struct Opts {
     /// The MFA code, instead of a prompt (six digits).
     #[arg(long, value_name = "CODE")]
     pub(crate) mfa_token: Option<String>,
+    /// How long an assumed role's session lasts (overrides the profile's duration_seconds).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) duration: Option<i32>,
+    /// Neither read nor write the AWS CLI's session cache.
+    #[arg(long)]
+    pub(crate) no_cache: bool,
 }
 
 /// A resolved set of credentials.
-pub(crate) struct Session {}
+pub(crate) struct Session {
+    access_key_id: String,
+    secret_access_key: Secret,
+    session_token: Option<Secret>,
+    expiry: Option<SystemTime>,
+    region: Option<String>,
+    /// The assumed role's ARN, or where the credentials came from.
+    identity: String,
+}
 
 impl Session {
     /// The environment a child gets: key id, secret, token, expiry, region.
     pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
-        Vec::new()
+        let mut vars = vec![
+            ("AWS_ACCESS_KEY_ID", self.access_key_id.clone()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                self.secret_access_key.expose().to_string(),
+            ),
+        ];
+        if let Some(token) = &self.session_token {
+            vars.push(("AWS_SESSION_TOKEN", token.expose().to_string()));
+        }
+        if let Some(expiry) = self.expiry {
+            vars.push(("AWS_CREDENTIAL_EXPIRATION", cache::format_time(expiry)));
+        }
+        if let Some(region) = &self.region {
+            vars.push(("AWS_REGION", region.clone()));
+            vars.push(("AWS_DEFAULT_REGION", region.clone()));
+        }
+        vars
     }
 
     /// When the session ends, if it does.
     pub(crate) fn remaining(&self) -> Option<Duration> {
-        None
+        self.expiry
+            .map(|e| e.duration_since(SystemTime::now()).unwrap_or_default())
     }
+
+    /// The instant the session ends, if it does.
+    pub(crate) fn expiry(&self) -> Option<SystemTime> {
+        self.expiry
+    }
+
+    /// Who the session is: `role arn:aws:sts::…:assumed-role/… (account 1234…)`, or where
+    /// the credentials came from. Never a secret.
+    pub(crate) fn identity(&self) -> String {
+        match account_of(&self.identity) {
+            Some(account) => format!("role {} (account {account})", self.identity),
+            None => self.identity.clone(),
+        }
+    }
+
+    fn from_entry(entry: Entry, region: Option<String>, fallback: &str) -> Session {
+        Session {
+            access_key_id: entry.access_key_id,
+            secret_access_key: entry.secret_access_key,
+            session_token: Some(entry.session_token),
+            expiry: Some(entry.expiration),
+            region,
+            identity: entry.assumed_arn.unwrap_or_else(|| fallback.to_string()),
+        }
+    }
+
+    fn from_credentials(creds: &Credentials, region: Option<String>, what: String) -> Session {
+        Session {
+            access_key_id: creds.access_key_id().to_string(),
+            secret_access_key: Secret::new(creds.secret_access_key()),
+            session_token: creds.session_token().map(Secret::new),
+            expiry: creds.expiry(),
+            region,
+            identity: what,
+        }
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("identity", &self.identity)
+            .field("expiry", &self.expiry.map(cache::format_time))
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The account in an ARN (`arn:aws:sts::123456789012:assumed-role/…`).
+fn account_of(arn: &str) -> Option<&str> {
+    let account = arn.strip_prefix("arn:")?.split(':').nth(3)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
 /// The profile named by `--profile`, else `AWS_PROFILE`.
@@ -42,12 +135,339 @@ pub(crate) fn profile_name(opts: &Opts) -> Option<String> {
         .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()))
 }
 
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")
+}
+
+/// The region a session is for: the environment first, as the AWS CLI has it, then the
+/// profile's `region`.
+fn region(profiles: &dyn Profiles, name: &str) -> Option<String> {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|r| !r.is_empty()))
+        .or_else(|| profiles.get(name, "region").map(str::to_string))
+}
+
 /// A session that stays valid for at least `min_ttl`.
-pub(crate) fn resolve(_opts: &Opts, _min_ttl: Duration) -> anyhow::Result<Session> {
-    anyhow::bail!("the credential engine is not written yet")
+pub(crate) fn resolve(opts: &Opts, min_ttl: Duration) -> anyhow::Result<Session> {
+    if let Some(code) = &opts.mfa_token {
+        mfa::check(code).context("--mfa-token")?;
+    }
+    let rt = runtime()?;
+    let Some(name) = profile_name(opts) else {
+        return rt.block_on(default_chain());
+    };
+    let profiles = rt.block_on(profile::load())?;
+    let region = region(&profiles, &name);
+    match profile::plan(&profiles, &name)? {
+        Plan::Own { profile } => rt.block_on(async {
+            let config = sts::sdk_config(Some(&profile), region.as_deref()).await;
+            let provider = config
+                .credentials_provider()
+                .context("internal: no credentials provider")?;
+            let what = format!("profile \"{profile}\"");
+            let creds = sts::provide(&provider, &what).await?;
+            let region = region.or_else(|| config.region().map(|r| r.to_string()));
+            Ok(Session::from_credentials(&creds, region, what))
+        }),
+        Plan::Role(role) => {
+            let engine = Engine {
+                rt: &rt,
+                profiles: &profiles,
+                region: region.clone(),
+                opts,
+            };
+            let entry = engine.assume_cached(&role, min_ttl)?;
+            Ok(Session::from_entry(entry, region, &role.role_arn))
+        }
+    }
+}
+
+async fn default_chain() -> anyhow::Result<Session> {
+    let config = sts::sdk_config(None, None).await;
+    let provider = config
+        .credentials_provider()
+        .context("internal: no credentials provider")?;
+    let what = "the default chain (environment, default profile, web identity, ECS \
+                container endpoint, instance metadata)";
+    let creds = sts::provide(&provider, what).await?;
+    let source = format!("default chain: {}", creds_source_name(&creds));
+    let region = config.region().map(|r| r.to_string());
+    Ok(Session::from_credentials(&creds, region, source))
+}
+
+fn creds_source_name(creds: &Credentials) -> String {
+    // The provider name aws-config stamps on the credentials (e.g. "EnvironmentVariable").
+    format!("{:?}", creds)
+        .split("provider_name: \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("aws-config")
+        .to_string()
+}
+
+/// Assumes roles for one run: the runtime, the profiles and the flags in one place.
+struct Engine<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    profiles: &'a dyn Profiles,
+    region: Option<String>,
+    opts: &'a Opts,
+}
+
+impl Engine<'_> {
+    /// The role's session from the cache when it lasts `min_ttl`, else a new one (cached).
+    fn assume_cached(&self, role: &Role, min_ttl: Duration) -> anyhow::Result<Entry> {
+        let duration = self.opts.duration.or(role.duration_seconds);
+        // STS gives an hour when asked for nothing.
+        let lasts = Duration::from_secs(duration.unwrap_or(3600).max(0) as u64);
+        if lasts < min_ttl {
+            bail!(
+                "sessions of profile \"{}\" last {} min, less than the {} min needed; raise \
+                 duration_seconds (or pass --duration) or lower --min-ttl",
+                role.profile,
+                lasts.as_secs() / 60,
+                min_ttl.as_secs().div_ceil(60)
+            );
+        }
+        let session_name = session_name(role);
+        let key = cache::key(&cache::KeyArgs {
+            role_arn: &role.role_arn,
+            role_session_name: role.session_name.as_deref(),
+            external_id: role.external_id.as_deref(),
+            serial_number: role.mfa_serial.as_deref(),
+            duration_seconds: duration,
+        });
+        if self.opts.no_cache {
+            return self.assume(role, &session_name, duration, min_ttl);
+        }
+        let dir = cache::dir()?;
+        // Held until the new session is written, so a parallel run waits and then finds it.
+        let _lock = cache::lock(&dir, &key)?;
+        match cache::read(&dir, &key) {
+            cache::Lookup::Found(entry) if lasts_for(&entry, min_ttl) => return Ok(entry),
+            cache::Lookup::Corrupt => eprintln!(
+                "warning: the cached session {} is unreadable; replacing it",
+                dir.join(format!("{key}.json")).display()
+            ),
+            _ => {}
+        }
+        let entry = self.assume(role, &session_name, duration, min_ttl)?;
+        cache::write(&dir, &key, &entry)?;
+        Ok(entry)
+    }
+
+    /// A new session: source credentials, an MFA code when the role wants one, AssumeRole.
+    fn assume(
+        &self,
+        role: &Role,
+        session_name: &str,
+        duration: Option<i32>,
+        min_ttl: Duration,
+    ) -> anyhow::Result<Entry> {
+        let mut inner = |inner: &Role| {
+            let d = inner.duration_seconds;
+            self.assume(inner, &self::session_name(inner), d, Duration::ZERO)
+        };
+        let source = self.rt.block_on(sts::source_credentials(
+            self.profiles,
+            role,
+            self.region.as_deref(),
+            &mut inner,
+        ))?;
+        let codes = match (&role.mfa_serial, &self.opts.mfa_token, &role.mfa_process) {
+            (None, _, _) => None,
+            (Some(_), Some(code), _) => Some(CodeSource::Given(Secret::new(code.as_str()))),
+            (Some(_), None, Some(process)) => Some(CodeSource::Process(process.clone())),
+            (Some(_), None, None) => Some(CodeSource::Prompt),
+        };
+        let serial = role.mfa_serial.as_deref().unwrap_or("");
+        let mut tries = 0;
+        let entry = loop {
+            tries += 1;
+            let code = codes.as_ref().map(|c| c.code(serial)).transpose()?;
+            let call = Call {
+                role,
+                session_name,
+                duration_seconds: duration,
+                code: code.as_ref(),
+            };
+            match self.rt.block_on(sts::assume_role(
+                source.clone(),
+                self.region.as_deref(),
+                &call,
+            )) {
+                Ok(entry) => break entry,
+                Err(Failure::Other(err)) => return Err(err),
+                Err(Failure::CodeRefused) => {
+                    let again = codes.as_ref().is_some_and(CodeSource::can_ask_again);
+                    if !again {
+                        bail!("STS refused the MFA code for {serial}; pass a current code");
+                    }
+                    if tries >= 3 {
+                        bail!("STS refused three MFA codes for {serial}; check the device");
+                    }
+                    mfa::tell("STS refused that MFA code; try again with a new one");
+                }
+            }
+        };
+        if !lasts_for(&entry, min_ttl) {
+            bail!(
+                "STS gave profile \"{}\" a session shorter than the {} min needed; raise \
+                 duration_seconds (or pass --duration) or lower --min-ttl",
+                role.profile,
+                min_ttl.as_secs().div_ceil(60)
+            );
+        }
+        Ok(entry)
+    }
+}
+
+fn lasts_for(entry: &Entry, min_ttl: Duration) -> bool {
+    entry
+        .expiration
+        .duration_since(SystemTime::now())
+        .is_ok_and(|left| left > min_ttl)
+}
+
+/// The profile's `role_session_name`, else `packer-ecs-<user>` (characters STS accepts).
+fn session_name(role: &Role) -> String {
+    if let Some(name) = &role.session_name {
+        return name.clone();
+    }
+    let user: String = std::env::var("USER")
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c))
+        .collect();
+    let name = if user.is_empty() {
+        "packer-ecs".to_string()
+    } else {
+        format!("packer-ecs-{user}")
+    };
+    name.chars().take(64).collect()
 }
 
 /// One line saying which credentials a build would use, without prompting for MFA.
-pub(crate) fn describe(_opts: &Opts) -> anyhow::Result<String> {
-    anyhow::bail!("the credential engine is not written yet")
+#[allow(dead_code)] // called by `cargo xtask check`
+pub(crate) fn describe(opts: &Opts) -> anyhow::Result<String> {
+    let Some(name) = profile_name(opts) else {
+        return Ok(describe_default_chain());
+    };
+    let profiles = runtime()?.block_on(profile::load())?;
+    Ok(match profile::plan(&profiles, &name)? {
+        Plan::Own { profile } => {
+            format!(
+                "profile \"{profile}\" → its own credentials ({})",
+                own_kind(&profiles, &profile)
+            )
+        }
+        Plan::Role(role) => {
+            let mut line = format!("profile \"{name}\" → role {}", role.role_arn);
+            if let Some(serial) = &role.mfa_serial {
+                line.push_str(&format!(" (MFA {serial})"));
+            }
+            line.push_str(&format!(" from {}", source_text(&profiles, &role.source)));
+            line
+        }
+    })
+}
+
+fn source_text(profiles: &dyn Profiles, source: &Source) -> String {
+    match source {
+        Source::StaticKeys { profile } => format!(
+            "profile \"{profile}\" keys {}",
+            profiles
+                .get(profile, "aws_access_key_id")
+                .map(masked)
+                .unwrap_or_default()
+        ),
+        Source::Role(inner) => format!("role {} of profile \"{}\"", inner.role_arn, inner.profile),
+        Source::Profile { profile } => format!("profile \"{profile}\""),
+        Source::Environment => "the environment".into(),
+        Source::Ec2InstanceMetadata => "instance metadata".into(),
+        Source::EcsContainer => "the ECS container endpoint".into(),
+    }
+}
+
+fn own_kind(profiles: &dyn Profiles, profile: &str) -> String {
+    if let Some(id) = profiles.get(profile, "aws_access_key_id") {
+        format!("keys {}", masked(id))
+    } else if profiles.get(profile, "credential_process").is_some() {
+        "credential_process".into()
+    } else if profiles.get(profile, "sso_session").is_some()
+        || profiles.get(profile, "sso_start_url").is_some()
+    {
+        "SSO, not supported by this build of xtask".into()
+    } else if profiles.get(profile, "web_identity_token_file").is_some() {
+        "web identity".into()
+    } else {
+        "none found in the profile".into()
+    }
+}
+
+fn describe_default_chain() -> String {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let source = if let Some(id) = var("AWS_ACCESS_KEY_ID") {
+        format!("environment ({})", masked(&id))
+    } else if var("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() {
+        "web identity token".into()
+    } else if var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
+        || var("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
+    {
+        "ECS container endpoint".into()
+    } else {
+        "default profile or instance metadata (not resolved yet)".into()
+    };
+    format!("default chain: {source}")
+}
+
+/// A key id shown as `AKIA…WXYZ`: enough to tell keys apart, never a secret.
+fn masked(id: &str) -> String {
+    if id.len() < 8 || !id.is_ascii() {
+        return "…".into();
+    }
+    format!("{}…{}", &id[..4], &id[id.len() - 4..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_id_is_shown_by_its_ends_only() {
+        assert_eq!(masked("AKIAIOSFODNN7EXAMPLE"), "AKIA…MPLE");
+        assert_eq!(masked("short"), "…");
+    }
+
+    #[test]
+    fn the_account_is_read_from_an_assumed_role_arn() {
+        assert_eq!(
+            account_of("arn:aws:sts::123456789012:assumed-role/Admin/packer"),
+            Some("123456789012")
+        );
+        assert_eq!(account_of("profile \"x\""), None);
+    }
+
+    #[test]
+    fn a_session_prints_no_secret_in_debug() {
+        let s = Session {
+            access_key_id: "ASIAKEY".into(),
+            secret_access_key: Secret::new("topsecret"),
+            session_token: Some(Secret::new("tokentoken")),
+            expiry: None,
+            region: Some("eu-west-1".into()),
+            identity: "x".into(),
+        };
+        let text = format!("{s:?}");
+        assert!(
+            !text.contains("topsecret") && !text.contains("tokentoken"),
+            "{text}"
+        );
+        let env = s.env();
+        assert_eq!(env.len(), 5);
+        assert!(env.iter().all(|(n, _)| *n != "AWS_CREDENTIAL_EXPIRATION"));
+    }
 }
