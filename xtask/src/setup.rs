@@ -33,6 +33,10 @@ pub(crate) const SUDO: Package = Package {
     program: "sudo",
     package: "sudo",
 };
+pub(crate) const JQ: Package = Package {
+    program: "jq",
+    package: "jq",
+};
 pub(crate) const UNSHARE: Package = Package {
     program: "unshare",
     package: "util-linux",
