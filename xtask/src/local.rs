@@ -255,6 +255,7 @@ pub(crate) fn run(sh: &Shell, request: Request) -> anyhow::Result<()> {
         .env("PACKER_LOG", "1")
         .env("PACKER_LOG_PATH", &packer_log);
     say("building the real template against the stand-ins");
+    moto.start_recording()?;
     let status = child::run(build)?;
 
     // Before anything is torn down: did packer leave an instance running?
@@ -277,6 +278,7 @@ pub(crate) fn run(sh: &Shell, request: Request) -> anyhow::Result<()> {
     }
     child::check_interrupted()?;
 
+    checks.push(role_check(&moto)?);
     checks.push(ami_check(&moto, &request.place)?);
     checks.extend(checklist::parse(
         "image",
@@ -295,9 +297,20 @@ pub(crate) fn run(sh: &Shell, request: Request) -> anyhow::Result<()> {
             "first run"
         };
         // Twice each: a rerun must change nothing.
-        for _ in 0..2 {
-            checks.push(first_run(&state, &request.region, proxy, section)?);
-        }
+        checks.push(first_run(
+            &state,
+            &request.region,
+            proxy,
+            section,
+            "health check",
+        )?);
+        checks.push(first_run(
+            &state,
+            &request.region,
+            proxy,
+            section,
+            "run again",
+        )?);
         checks.extend(checklist::parse(
             section,
             &in_sandbox(
@@ -360,6 +373,7 @@ fn first_run(
     region: &str,
     proxy: Option<&str>,
     section: &str,
+    what: &str,
 ) -> anyhow::Result<Check> {
     let mut command = enter(
         state,
@@ -387,8 +401,27 @@ fn first_run(
     let last = text.lines().last().unwrap_or("").to_string();
     Ok(Check::new(
         output.status.success(),
-        format!("{section}: health check"),
+        format!("{section}: {what}"),
         last,
+    ))
+}
+
+/// The build assumed the throwaway role with an MFA code, as a real build would.
+fn role_check(moto: &Moto) -> anyhow::Result<Check> {
+    let bodies = moto.recorded_bodies()?;
+    let assumed = bodies.iter().any(|body| {
+        body.contains("Action=AssumeRole")
+            && body.contains("SerialNumber=")
+            && body.contains("TokenCode=")
+    });
+    Ok(Check::new(
+        assumed,
+        "credentials",
+        if assumed {
+            format!("role {ROLE_ARN} assumed with MFA device {MFA_SERIAL}")
+        } else {
+            "the local STS saw no AssumeRole with an MFA code".to_string()
+        },
     ))
 }
 

@@ -34,7 +34,9 @@ impl Args {
                 .ignore_stdout()
                 .run()
                 .with_context(|| {
-                    format!("{dir} is not formatted the way packer wants it (run: packer fmt {dir})")
+                    format!(
+                        "{dir} is not formatted the way packer wants it (run: packer fmt {dir})"
+                    )
                 })?;
         }
         if needs_init(version) {
@@ -109,7 +111,10 @@ mod tests {
             "xtask/sandbox/enter.sh",
             "xtask/sandbox/standin.sh",
         ] {
-            assert!(scripts.contains(&PathBuf::from(script)), "{script}: {scripts:?}");
+            assert!(
+                scripts.contains(&PathBuf::from(script)),
+                "{script}: {scripts:?}"
+            );
         }
     }
 }

@@ -25,7 +25,8 @@ fn files_mentioning(sandbox: &Sandbox, needle: &str) -> Vec<String> {
             if kind.is_dir() {
                 walk(&path, needle, found);
             } else if kind.is_file()
-                && std::fs::read(&path).is_ok_and(|b| String::from_utf8_lossy(&b).to_lowercase().contains(needle))
+                && std::fs::read(&path)
+                    .is_ok_and(|b| String::from_utf8_lossy(&b).to_lowercase().contains(needle))
             {
                 found.push(path.display().to_string());
             }
@@ -48,7 +49,10 @@ fn without_a_proxy_the_instance_joins_its_cluster_and_no_proxy_setting_is_writte
         "{}",
         text(&out.stdout)
     );
-    assert_eq!(sandbox.read("/etc/ecs/ecs.config").unwrap(), "ECS_CLUSTER=web-prod\n");
+    assert_eq!(
+        sandbox.read("/etc/ecs/ecs.config").unwrap(),
+        "ECS_CLUSTER=web-prod\n"
+    );
     assert_eq!(files_mentioning(&sandbox, "proxy"), Vec::<String>::new());
 
     let calls = sandbox.calls();
@@ -61,15 +65,25 @@ fn without_a_proxy_the_instance_joins_its_cluster_and_no_proxy_setting_is_writte
     let cwagent = "amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json -s";
     assert!(position(cwagent) < position("systemctl enable --now docker"));
     // Never a blocking start of ecs: its unit waits for cloud-final, which runs user data.
-    assert!(position("systemctl enable --now docker") < position("systemctl enable --now --no-block ecs"));
-    assert!(!calls.iter().any(|c| c.starts_with("systemctl") && c.contains("ecs") && !c.contains("--no-block")));
+    assert!(
+        position("systemctl enable --now docker")
+            < position("systemctl enable --now --no-block ecs")
+    );
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("systemctl") && c.contains("ecs") && !c.contains("--no-block"))
+    );
     sandbox.assert_gone_and_host_untouched();
 }
 
 #[test]
 fn the_cloudwatch_agent_ships_each_al2023_log_to_a_group_per_stack_and_autoscaling_group() {
     let sandbox = Sandbox::new("firstrun-logs");
-    let out = sandbox.script("files/firstrun.sh", &with(&[("AWS_DEFAULT_REGION", "eu-west-1")]));
+    let out = sandbox.script(
+        "files/firstrun.sh",
+        &with(&[("AWS_DEFAULT_REGION", "eu-west-1")]),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let config: serde_json::Value = serde_json::from_str(
         &sandbox
@@ -78,24 +92,48 @@ fn the_cloudwatch_agent_ships_each_al2023_log_to_a_group_per_stack_and_autoscali
     )
     .unwrap();
     assert_eq!(config["agent"]["region"], "eu-west-1");
-    let files = config["logs"]["logs_collected"]["files"]["collect_list"].as_array().unwrap();
+    let files = config["logs"]["logs_collected"]["files"]["collect_list"]
+        .as_array()
+        .unwrap();
     let groups: Vec<(&str, &str)> = files
         .iter()
-        .map(|f| (f["file_path"].as_str().unwrap(), f["log_group_name"].as_str().unwrap()))
+        .map(|f| {
+            (
+                f["file_path"].as_str().unwrap(),
+                f["log_group_name"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         groups,
         [
             ("/var/log/messages", "/shop/ec2/shop-asg/var/log/messages"),
             ("/var/log/docker", "/shop/ec2/shop-asg/var/log/docker"),
-            ("/var/log/ecs/ecs-init.log", "/shop/ec2/shop-asg/var/log/ecs/ecs-init.log"),
-            ("/var/log/ecs/ecs-agent.log", "/shop/ec2/shop-asg/var/log/ecs/ecs-agent.log"),
-            ("/var/log/ecs/audit.log", "/shop/ec2/shop-asg/var/log/ecs/audit.log"),
+            (
+                "/var/log/ecs/ecs-init.log",
+                "/shop/ec2/shop-asg/var/log/ecs/ecs-init.log"
+            ),
+            (
+                "/var/log/ecs/ecs-agent.log",
+                "/shop/ec2/shop-asg/var/log/ecs/ecs-agent.log"
+            ),
+            (
+                "/var/log/ecs/audit.log",
+                "/shop/ec2/shop-asg/var/log/ecs/audit.log"
+            ),
         ]
     );
-    assert!(files.iter().all(|f| f["log_stream_name"] == "{instance_id}"));
+    assert!(
+        files
+            .iter()
+            .all(|f| f["log_stream_name"] == "{instance_id}")
+    );
     let status = sandbox.run(&[], &["amazon-cloudwatch-agent-ctl", "-a", "status"]);
-    assert!(text(&status.stdout).contains("running"), "{}", text(&status.stdout));
+    assert!(
+        text(&status.stdout).contains("running"),
+        "{}",
+        text(&status.stdout)
+    );
     sandbox.assert_gone_and_host_untouched();
 }
 
@@ -107,15 +145,34 @@ fn with_a_proxy_docker_the_ecs_agent_and_the_cloudwatch_agent_use_it() {
     let no_proxy = "169.254.169.254,169.254.170.2,/var/run/docker.sock";
     assert_eq!(
         sandbox.read("/etc/ecs/ecs.config").unwrap(),
-        format!("ECS_CLUSTER=web-prod\nHTTP_PROXY=http://proxy.internal:3128\nNO_PROXY={no_proxy}\n")
+        format!(
+            "ECS_CLUSTER=web-prod\nHTTP_PROXY=http://proxy.internal:3128\nNO_PROXY={no_proxy}\n"
+        )
     );
-    let docker = sandbox.read("/etc/systemd/system/docker.service.d/http-proxy.conf").unwrap();
+    let docker = sandbox
+        .read("/etc/systemd/system/docker.service.d/http-proxy.conf")
+        .unwrap();
     assert!(docker.starts_with("[Service]\n"), "{docker}");
-    assert!(docker.contains("\"HTTP_PROXY=http://proxy.internal:3128\""), "{docker}");
-    assert!(docker.contains(&format!("\"NO_PROXY={no_proxy}\"")), "{docker}");
-    let cwagent = sandbox.read("/opt/aws/amazon-cloudwatch-agent/etc/common-config.toml").unwrap();
-    assert!(cwagent.contains("http_proxy = \"http://proxy.internal:3128\""), "{cwagent}");
-    assert!(sandbox.calls().contains(&"systemctl daemon-reload".to_string()));
+    assert!(
+        docker.contains("\"HTTP_PROXY=http://proxy.internal:3128\""),
+        "{docker}"
+    );
+    assert!(
+        docker.contains(&format!("\"NO_PROXY={no_proxy}\"")),
+        "{docker}"
+    );
+    let cwagent = sandbox
+        .read("/opt/aws/amazon-cloudwatch-agent/etc/common-config.toml")
+        .unwrap();
+    assert!(
+        cwagent.contains("http_proxy = \"http://proxy.internal:3128\""),
+        "{cwagent}"
+    );
+    assert!(
+        sandbox
+            .calls()
+            .contains(&"systemctl daemon-reload".to_string())
+    );
     sandbox.assert_gone_and_host_untouched();
 }
 
@@ -133,7 +190,10 @@ fn run_twice_it_writes_no_line_twice_and_a_run_without_proxy_takes_the_proxy_awa
     lines.sort();
     lines.dedup();
     assert_eq!(lines.len(), 4, "a duplicated line: {config}");
-    assert!(config.starts_with("ECS_ENABLE_TASK_IAM_ROLE=true\n"), "kept: {config}");
+    assert!(
+        config.starts_with("ECS_ENABLE_TASK_IAM_ROLE=true\n"),
+        "kept: {config}"
+    );
 
     let out = sandbox.script("files/firstrun.sh", &CLUSTER);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -149,15 +209,25 @@ fn run_twice_it_writes_no_line_twice_and_a_run_without_proxy_takes_the_proxy_awa
 #[test]
 fn a_missing_ecs_cluster_is_refused_in_one_line_before_anything_is_written() {
     let sandbox = Sandbox::new("firstrun-missing");
-    let env: Vec<_> = CLUSTER.iter().filter(|(k, _)| *k != "ECS_CLUSTER").copied().collect();
+    let env: Vec<_> = CLUSTER
+        .iter()
+        .filter(|(k, _)| *k != "ECS_CLUSTER")
+        .copied()
+        .collect();
     let out = sandbox.script("files/firstrun.sh", &env);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("error: firstrun needs ECS_CLUSTER"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: firstrun needs ECS_CLUSTER"),
+        "{stderr}"
+    );
     assert!(sandbox.calls().is_empty(), "{:?}", sandbox.calls());
     for dir in ["etc", "opt"] {
-        let written: Vec<_> = std::fs::read_dir(sandbox.host_path(dir)).unwrap().flatten().collect();
+        let written: Vec<_> = std::fs::read_dir(sandbox.host_path(dir))
+            .unwrap()
+            .flatten()
+            .collect();
         assert!(written.is_empty(), "{dir}: {written:?}");
     }
     sandbox.assert_gone_and_host_untouched();
@@ -169,7 +239,13 @@ fn a_health_check_that_never_sees_the_cluster_times_out_in_one_clear_line() {
     sandbox.set("agent", "never");
     let env: Vec<_> = CLUSTER
         .iter()
-        .map(|&(k, v)| if k == "HEALTH_CHECK_TIMEOUT" { (k, "2") } else { (k, v) })
+        .map(|&(k, v)| {
+            if k == "HEALTH_CHECK_TIMEOUT" {
+                (k, "2")
+            } else {
+                (k, v)
+            }
+        })
         .collect();
     let out = sandbox.script("files/firstrun.sh", &env);
     assert_eq!(out.status.code(), Some(1));
@@ -179,7 +255,10 @@ fn a_health_check_that_never_sees_the_cluster_times_out_in_one_clear_line() {
         "error: the ECS agent did not join cluster web-prod within 2 s (see /var/log/ecs/ecs-agent.log)\n"
     );
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("waiting for the ECS agent to join cluster web-prod"), "{stdout}");
+    assert!(
+        stdout.contains("waiting for the ECS agent to join cluster web-prod"),
+        "{stdout}"
+    );
     let polls = sandbox
         .calls()
         .iter()

@@ -63,8 +63,14 @@ fn storage_finds_the_nvme_device_by_its_ebs_name_when_the_symlink_is_missing() {
     let out = sandbox.script("scripts/storage.sh", &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let calls = sandbox.calls();
-    assert!(calls.contains(&"ebsnvme-id -b /dev/nvme0n1".to_string()), "{calls:?}");
-    assert!(calls.contains(&"mkfs.ext4 -q -L docker /dev/nvme1n1".to_string()), "{calls:?}");
+    assert!(
+        calls.contains(&"ebsnvme-id -b /dev/nvme0n1".to_string()),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&"mkfs.ext4 -q -L docker /dev/nvme1n1".to_string()),
+        "{calls:?}"
+    );
     sandbox.assert_gone_and_host_untouched();
 }
 
@@ -76,7 +82,10 @@ fn storage_without_a_data_volume_fails_with_one_clear_line_and_writes_no_fstab_l
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("error: data volume not found"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: data volume not found"),
+        "{stderr}"
+    );
     assert!(fstab_lines(&sandbox).is_empty());
     assert!(!sandbox.calls().iter().any(|c| c.starts_with("mkfs")));
     sandbox.assert_gone_and_host_untouched();
@@ -90,14 +99,21 @@ fn time_links_the_zone_and_keeps_chronyd_on_the_amazon_time_sync_service() {
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     let link = std::fs::read_link(sandbox.host_path("/etc/localtime")).unwrap();
-    assert_eq!(link, std::path::Path::new("../usr/share/zoneinfo/US/Eastern"));
+    assert_eq!(
+        link,
+        std::path::Path::new("../usr/share/zoneinfo/US/Eastern")
+    );
     let chrony = sandbox.read("/etc/chrony.conf").unwrap();
     assert_eq!(
         chrony.matches("169.254.169.123").count(),
         1,
         "server line written once: {chrony}"
     );
-    assert!(sandbox.calls().contains(&"systemctl enable --now chronyd".to_string()));
+    assert!(
+        sandbox
+            .calls()
+            .contains(&"systemctl enable --now chronyd".to_string())
+    );
     let enabled = sandbox.run(&[], &["systemctl", "is-enabled", "chronyd"]);
     assert_eq!(text(&enabled.stdout).trim(), "enabled");
     sandbox.assert_gone_and_host_untouched();
@@ -137,10 +153,23 @@ fn cloudinit_drops_in_a_config_that_installs_no_updates_at_boot() {
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     let dir = sandbox.host_path("/etc/cloud/cloud.cfg.d");
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
-    assert_eq!(files, ["90-packer-ecs-no-updates.cfg"], "no temporary files left");
-    let dropin = sandbox.read("/etc/cloud/cloud.cfg.d/90-packer-ecs-no-updates.cfg").unwrap();
-    assert!(dropin.lines().any(|l| l == "repo_upgrade: none"), "{dropin}");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        files,
+        ["90-packer-ecs-no-updates.cfg"],
+        "no temporary files left"
+    );
+    let dropin = sandbox
+        .read("/etc/cloud/cloud.cfg.d/90-packer-ecs-no-updates.cfg")
+        .unwrap();
+    assert!(
+        dropin.lines().any(|l| l == "repo_upgrade: none"),
+        "{dropin}"
+    );
     sandbox.assert_gone_and_host_untouched();
 }
 
@@ -150,15 +179,29 @@ fn packages_update_the_system_except_docker_and_ecs_and_install_the_helpers() {
     let out = sandbox.script("scripts/packages.sh", &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let calls = sandbox.calls();
-    let upgrade = calls.iter().find(|c| c.starts_with("dnf -y upgrade")).unwrap();
+    let upgrade = calls
+        .iter()
+        .find(|c| c.starts_with("dnf -y upgrade"))
+        .unwrap();
     for excluded in ["docker*", "ecs-init*", "containerd*"] {
-        assert!(upgrade.contains(&format!("--exclude={excluded}")), "{upgrade}");
+        assert!(
+            upgrade.contains(&format!("--exclude={excluded}")),
+            "{upgrade}"
+        );
     }
-    let install = calls.iter().find(|c| c.starts_with("dnf -y install")).unwrap();
+    let install = calls
+        .iter()
+        .find(|c| c.starts_with("dnf -y install"))
+        .unwrap();
     for package in ["aws-cfn-bootstrap", "amazon-cloudwatch-agent", "jq"] {
         assert!(install.split(' ').any(|w| w == package), "{install}");
     }
-    assert!(sandbox.read("/etc/rsyslog.d/30-docker.conf").unwrap().contains("/var/log/docker"));
+    assert!(
+        sandbox
+            .read("/etc/rsyslog.d/30-docker.conf")
+            .unwrap()
+            .contains("/var/log/docker")
+    );
     sandbox.assert_gone_and_host_untouched();
 }
 
@@ -171,14 +214,20 @@ fn cleanup_stops_ecs_disables_docker_and_resets_per_instance_state() {
     sandbox.seed("/var/lib/cloud/instances/i-0123/boot-finished", "\n");
     sandbox.seed("/etc/ssh/ssh_host_ed25519_key", "key\n");
     sandbox.seed("/etc/machine-id", "0123456789abcdef0123456789abcdef\n");
-    sandbox.seed("/home/ec2-user/.ssh/authorized_keys", "ssh-ed25519 AAAA packer\n");
+    sandbox.seed(
+        "/home/ec2-user/.ssh/authorized_keys",
+        "ssh-ed25519 AAAA packer\n",
+    );
     let out = sandbox.script("scripts/cleanup.sh", &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     let calls = sandbox.calls();
     let position = |call: &str| calls.iter().position(|c| c == call);
     assert!(position("systemctl stop ecs") < position("systemctl stop docker docker.socket"));
-    assert!(position("docker system prune --all --force --volumes").is_some(), "{calls:?}");
+    assert!(
+        position("docker system prune --all --force --volumes").is_some(),
+        "{calls:?}"
+    );
     let docker = sandbox.run(&[], &["systemctl", "is-enabled", "docker"]);
     assert_eq!(text(&docker.stdout).trim(), "disabled");
     let ecs = sandbox.run(&[], &["systemctl", "is-active", "ecs"]);
@@ -219,25 +268,28 @@ fn the_sandbox_refuses_to_start_without_root_in_one_line() {
 #[test]
 fn killing_enter_sh_leaves_no_process_or_mount_behind() {
     let sandbox = Sandbox::new("killed");
-    let mut child = std::process::Command::new(image_sandbox::repo().join("xtask/sandbox/enter.sh"))
-        .arg(&sandbox.state)
-        .args(["sh", "-c", "sleep 600 & sleep 600"])
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child =
+        std::process::Command::new(image_sandbox::repo().join("xtask/sandbox/enter.sh"))
+            .arg(&sandbox.state)
+            .args(["sh", "-c", "sleep 600 & sleep 600"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
     // The sandbox is up once its /run/sandbox mount shows in some process.
     let needle = sandbox.state.to_string_lossy().into_owned();
     let up = || {
         std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-            std::fs::read_to_string(e.path().join("mountinfo"))
-                .is_ok_and(|m| m.contains(&needle))
+            std::fs::read_to_string(e.path().join("mountinfo")).is_ok_and(|m| m.contains(&needle))
         })
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !up() {
-        assert!(std::time::Instant::now() < deadline, "the sandbox never came up");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sandbox never came up"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };

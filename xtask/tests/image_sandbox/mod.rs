@@ -32,7 +32,10 @@ fn describe(path: &str) -> String {
         Ok(meta) if meta.is_dir() => format!(
             "dir {:?}",
             std::fs::read_dir(path)
-                .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect::<Vec<_>>())
+                .map(|d| d
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name())
+                    .collect::<Vec<_>>())
                 .ok()
         ),
         Ok(_) => format!("file {:?}", std::fs::read(path).ok()),
