@@ -278,6 +278,8 @@ pub(crate) fn run(sh: &Shell, request: Request) -> anyhow::Result<()> {
     }
     child::check_interrupted()?;
 
+    // One sandbox at a time on a state folder: the build instance is done with.
+    drop(instance);
     checks.push(role_check(&moto)?);
     checks.push(ami_check(&moto, &request.place)?);
     checks.extend(checklist::parse(
@@ -320,7 +322,6 @@ pub(crate) fn run(sh: &Shell, request: Request) -> anyhow::Result<()> {
             )?,
         ));
     }
-    drop(instance);
     drop(moto);
     print!("{}", checklist::render(&checks));
     if checks.iter().any(|c| !c.ok) {
@@ -348,11 +349,18 @@ fn logged(mut command: Command, log: &Path) -> anyhow::Result<Command> {
 
 /// Runs one of `xtask/sandbox/checks/` inside the sandbox and returns what it printed.
 fn in_sandbox(state: &Path, script: &str, args: &[&str]) -> anyhow::Result<String> {
-    let path = crate::project_root()
+    // The repository may not be visible inside (under /home, say): hand the script in.
+    let source = crate::project_root()
         .join("xtask/sandbox/checks")
         .join(script);
-    let path = path.to_string_lossy();
-    let mut all = vec!["bash", path.as_ref()];
+    let inside = format!("/tmp/check-{script}");
+    std::fs::create_dir_all(state.join("root/tmp"))?;
+    std::fs::copy(
+        &source,
+        state.join("root").join(inside.trim_start_matches('/')),
+    )
+    .with_context(|| format!("copy {} into the sandbox", source.display()))?;
+    let mut all = vec!["bash", inside.as_str()];
     all.extend_from_slice(args);
     let output = enter(state, &all)
         .stdin(Stdio::null())
@@ -462,25 +470,78 @@ fn ami_check(moto: &Moto, place: &Path) -> anyhow::Result<Check> {
     ))
 }
 
-/// `: scripts/storage.sh said: …` from packer's log, naming the provisioner that was
-/// running when the build failed and the last lines it printed.
+/// ` in scripts/storage.sh (exit status 7): what it printed last`, read from packer's log:
+/// the shell provisioner that was running when the build failed, and its last lines.
 fn packer_failure(log: &str) -> String {
-    let Some(start) = log.rfind("Provisioning with shell script: ") else {
+    const MARK: &str = "Provisioning with shell script: ";
+    let lines: Vec<String> = log.lines().map(strip_ansi).collect();
+    let Some(start) = lines.iter().rposition(|l| l.contains(MARK)) else {
         return String::new();
     };
-    let rest = &log[start + "Provisioning with shell script: ".len()..];
-    let script = rest.lines().next().unwrap_or("").trim();
-    let script = script
-        .rsplit_once("/scripts/")
-        .map(|(_, name)| format!("scripts/{name}"))
-        .unwrap_or_else(|| script.to_string());
-    let said: Vec<&str> = rest
-        .lines()
-        .skip(1)
-        .filter_map(|line| line.split_once("ui: ").map(|(_, ui)| ui))
-        .filter_map(|ui| ui.split_once(": ").map(|(_, text)| text.trim()))
-        .filter(|text| !text.is_empty())
-        .collect();
+    let script = lines[start].split(MARK).nth(1).unwrap_or("").trim();
+    let script = match script.rsplit_once("/scripts/") {
+        Some((_, name)) => format!("scripts/{name}"),
+        None => script.to_string(),
+    };
+    let mut said = Vec::new();
+    let mut status = String::new();
+    for line in &lines[start + 1..] {
+        if let Some((_, code)) = line.split_once("non-zero exit status: ") {
+            status = format!(" (exit status {})", code.split('.').next().unwrap_or(code));
+            break;
+        }
+        // The script's stdout comes as `ui:     name: …`, its stderr as `ui error: ==> name: …`.
+        let text = match (line.split_once(" ui: "), line.split_once(" ui error: ")) {
+            (Some((_, ui)), _) if ui.starts_with("    ") => ui.trim_start(),
+            (_, Some((_, ui))) => ui.strip_prefix("==> ").unwrap_or(ui),
+            _ => continue,
+        };
+        if let Some((_, text)) = text.split_once(": ") {
+            said.push(text.trim().to_string());
+        }
+    }
     let tail = said[said.len().saturating_sub(3)..].join(" | ");
-    format!(" in {script}: {tail}")
+    format!(" in {script}{status}: {tail}")
+}
+
+/// The text without terminal colour codes.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ … letter
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_build_names_the_script_its_status_and_what_it_said() {
+        let log = "\
+2026/11/25 17:47:04 ui: \u{1b}[1;32m==> amazon-ebs.ecs: Provisioning with shell script: /r/packer/../scripts/time.sh\u{1b}[0m
+2026/11/25 17:47:05 ui: \u{1b}[1;32m==> amazon-ebs.ecs: Provisioning with shell script: /r/packer/../scripts/storage.sh\u{1b}[0m
+2026/11/25 17:47:05 packer-provisioner-shell plugin: Opening /r/scripts/storage.sh for reading
+2026/11/25 17:47:05 ui: \u{1b}[0;32m    amazon-ebs.ecs: storage: data volume is /dev/xvdcy\u{1b}[0m
+2026/11/25 17:47:05 ui error: \u{1b}[1;31m==> amazon-ebs.ecs: mkfs.ext4: no such device\u{1b}[0m
+2026/11/25 17:47:05 ui error: \u{1b}[1;31mBuild 'amazon-ebs.ecs' errored after 2 seconds: Script exited with non-zero exit status: 7.Allowed exit codes are: [0]\u{1b}[0m
+2026/11/25 17:47:05 ui: \u{1b}[1;32m==> amazon-ebs.ecs: Terminating the source AWS instance...\u{1b}[0m
+";
+        assert_eq!(
+            packer_failure(log),
+            " in scripts/storage.sh (exit status 7): storage: data volume is /dev/xvdcy | mkfs.ext4: no such device"
+        );
+        assert_eq!(packer_failure("nothing useful"), "");
+    }
 }
