@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use xshell::Shell;
 
 use crate::packer::{self, OnError};
-use crate::{child, git, manifest, outputs, session};
+use crate::{child, git, local, manifest, outputs, session};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -47,11 +47,34 @@ pub(crate) struct Args {
     outputs: outputs::OutputOpts,
     #[command(flatten)]
     place: outputs::Place,
+    /// Rehearse the build offline: moto for AWS, a sandboxed instance over SSH, a
+    /// throwaway role profile; then check the image and run its first-run script.
+    #[arg(long, conflicts_with_all = ["profile", "mfa_token"])]
+    local: bool,
+    /// Set by `--local` on the build it runs: marks the outputs as local.
+    #[arg(long, hide = true)]
+    rehearsal: bool,
 }
 
 impl Args {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let cwd = std::env::current_dir().context("read the current folder")?;
+        if self.local {
+            return local::run(
+                sh,
+                local::Request {
+                    build_args: std::env::args_os()
+                        .skip_while(|arg| arg != "build")
+                        .skip(1)
+                        .filter(|arg| arg != "--local")
+                        .collect(),
+                    region: self.region.clone().unwrap_or_else(|| "us-east-1".into()),
+                    timezone: self.timezone.clone(),
+                    place: self.place.dir(),
+                    tag_given: self.outputs.tag.is_some(),
+                },
+            );
+        }
         let mut vars = Vec::new();
         for (key, value) in [
             ("region", &self.region),
@@ -84,7 +107,7 @@ impl Args {
             outputs: self.outputs,
             place: self.place,
             region,
-            local: false,
+            local: self.rehearsal,
         };
         run(sh, &plan).map(drop)
     }

@@ -32,6 +32,30 @@ fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) -> libc::sighan
     unsafe { libc::signal(signal, handler) }
 }
 
+/// Set once a SIGINT, SIGTERM or SIGHUP arrived while [`catch_interrupts`] was in force.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn remember(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// For a command that holds resources of its own between children (the local rehearsal's
+/// moto and sandbox): from now on an interrupt is remembered instead of killing xtask, so
+/// the command can stop at its next [`check_interrupted`] and tear down what it started.
+pub(crate) fn catch_interrupts() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        set_handler(signal, remember as *const () as libc::sighandler_t);
+    }
+}
+
+/// An error once an interrupt was caught by [`catch_interrupts`].
+pub(crate) fn check_interrupted() -> anyhow::Result<()> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        anyhow::bail!("interrupted");
+    }
+    Ok(())
+}
+
 /// Runs `command` to completion with signals handled as described above.
 pub(crate) fn run(mut command: Command) -> anyhow::Result<ExitStatus> {
     let program = command.get_program().to_string_lossy().into_owned();

@@ -6,6 +6,7 @@
 mod build;
 mod cache;
 mod check;
+mod checklist;
 mod child;
 mod clean;
 mod creds;
@@ -15,6 +16,7 @@ mod git;
 mod local;
 mod manifest;
 mod mfa;
+#[allow(dead_code)] // shared with the integration tests, which use more of it
 mod moto;
 mod outputs;
 mod packer;

@@ -151,6 +151,26 @@ impl Moto {
             .map(drop)
     }
 
+    /// The bodies of the recorded requests, decoded.
+    pub fn recorded_bodies(&self) -> anyhow::Result<Vec<String>> {
+        use base64::Engine as _;
+        let mut bodies = Vec::new();
+        for line in self.recording()?.lines().filter(|l| !l.trim().is_empty()) {
+            let request: serde_json::Value =
+                serde_json::from_str(line).context("read moto's recording")?;
+            let body = request["body"].as_str().unwrap_or_default();
+            if request["body_encoded"] == true {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(body)
+                    .context("decode a body in moto's recording")?;
+                bodies.push(String::from_utf8_lossy(&bytes).into_owned());
+            } else {
+                bodies.push(body.to_string());
+            }
+        }
+        Ok(bodies)
+    }
+
     /// The recorded requests so far, one JSON document a line.
     pub fn recording(&self) -> anyhow::Result<String> {
         self.request("GET", "/moto-api/recorder/download-recording", None)

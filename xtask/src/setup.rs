@@ -110,10 +110,21 @@ pub(crate) fn moto_python(sh: &Shell) -> anyhow::Result<PathBuf> {
             .run()
             .is_ok()
     };
-    if let Ok(python) = which::which("python3")
-        && has_moto(&python)
-    {
-        return Ok(python);
+    // PACKER_ECS_PYTHON names an interpreter to use; `cargo xtask test` sets it for the tests.
+    let candidates = std::env::var_os("PACKER_ECS_PYTHON")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(which::which("python3").ok());
+    for python in candidates {
+        if has_moto(&python) {
+            // The interpreter itself, not a version manager's shim that depends on HOME.
+            let real = cmd!(sh, "{python} -c 'import sys; print(sys.executable)'")
+                .quiet()
+                .read()
+                .map(PathBuf::from)
+                .unwrap_or(python);
+            return Ok(real);
+        }
     }
     let python = venv(sh)?;
     if !has_moto(&python) {
