@@ -182,6 +182,8 @@ pub(crate) fn run(sh: &Shell, request: Request) -> anyhow::Result<()> {
             setup::SUDO,
             setup::UNSHARE,
             setup::JQ,
+            setup::CURL,
+            setup::TZDATA,
         ],
     )?;
     let python = setup::moto_python(sh)?;
