@@ -126,6 +126,8 @@ build {
     custom_data = {
       build_commit = var.build_commit
       source_ami   = "${build.SourceAMI}"
+      region       = var.region
+      ami_name     = local.ami_name
     }
   }
 }

@@ -124,6 +124,14 @@ fn the_rehearsal_passes_every_check_and_leaves_nothing_behind() {
             .unwrap();
     assert_eq!(outputs["local"], true);
     assert!(outputs["ami_id"].as_str().unwrap().starts_with("ami-"));
+    // The template's manifest carries the AMI's name and region for the outputs.
+    assert!(
+        outputs["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("packer-ecs-al2023-x86_64-")
+    );
+    assert_eq!(outputs["region"], "us-east-1");
     assert!(root.path().join("build/local/ami.json").exists());
     for secret in ["AKIDUSERSREALKEY", "users-real-secret"] {
         assert!(!stdout.contains(secret) && !stderr.contains(secret));
