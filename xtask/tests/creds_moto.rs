@@ -11,7 +11,7 @@ use support::*;
 #[test]
 fn every_assume_role_argument_of_the_profile_reaches_sts() {
     let moto = moto::Moto::start(&python()).unwrap();
-    moto.start_recording().unwrap();
+    start_recording(&moto);
     let home = Home::new("");
     let (out, stdout, stderr) = run(home.xtask(
         &moto.endpoint(),
