@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod pty;
+
 use base64::Engine as _;
 
 pub fn python() -> PathBuf {
