@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod pty;
+pub mod standin;
 
 use base64::Engine as _;
 
