@@ -34,10 +34,9 @@ pub(crate) async fn load() -> anyhow::Result<ProfileSet> {
             let detail = std::error::Error::source(&err)
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| err.to_string());
-            anyhow::anyhow!(
-                "{} (fix the AWS config file)",
-                detail.split_whitespace().collect::<Vec<_>>().join(" ")
-            )
+            let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+            let detail = detail.strip_prefix("error parsing ").unwrap_or(&detail);
+            anyhow::anyhow!("cannot parse {detail}; fix that line")
         })
 }
 
