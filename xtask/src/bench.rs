@@ -53,19 +53,30 @@ impl Args {
         };
         let creds = || {
             let mut cmd = base(&xtask);
-            cmd.args(["creds", "--profile", "bench", "--mfa-token", "123456", "--quiet"]);
+            cmd.args([
+                "creds",
+                "--profile",
+                "bench",
+                "--mfa-token",
+                "123456",
+                "--quiet",
+            ]);
             cmd
         };
         let cache = home.join(".aws/cli/cache");
-        let makefile = time(self.runs, || {
-            let mut cmd = base(Path::new("bash"));
-            cmd.arg(&script)
-                .env("AWS", &aws)
-                .env("AWS_PROFILE", "bench")
-                .env("SOURCE_PROFILE", "base")
-                .env("MFA_CODE", "123456");
-            cmd
-        }, || Ok(()))?;
+        let makefile = time(
+            self.runs,
+            || {
+                let mut cmd = base(Path::new("bash"));
+                cmd.arg(&script)
+                    .env("AWS", &aws)
+                    .env("AWS_PROFILE", "bench")
+                    .env("SOURCE_PROFILE", "base")
+                    .env("MFA_CODE", "123456");
+                cmd
+            },
+            || Ok(()),
+        )?;
         let fresh = time(self.runs, creds, || {
             // Each run finds no cached session.
             match std::fs::remove_dir_all(&cache) {
@@ -74,8 +85,15 @@ impl Args {
             }
         })?;
         let hit = time(self.runs, creds, || Ok(()))?;
-        println!("median of {} runs against moto at {}:", self.runs, moto.endpoint());
-        println!("  Makefile step (3 × aws configure get + aws sts assume-role): {}", ms(makefile));
+        println!(
+            "median of {} runs against moto at {}:",
+            self.runs,
+            moto.endpoint()
+        );
+        println!(
+            "  Makefile step (3 × aws configure get + aws sts assume-role): {}",
+            ms(makefile)
+        );
         report("creds, fresh AssumeRole", fresh, makefile, 5);
         report("creds, cache hit", hit, makefile, 10);
         Ok(())
@@ -117,7 +135,11 @@ fn ms(d: Duration) -> String {
 
 fn report(name: &str, t: Duration, baseline: Duration, goal: u32) {
     let ratio = baseline.as_secs_f64() / t.as_secs_f64().max(1e-9);
-    let verdict = if ratio >= f64::from(goal) { "met" } else { "MISSED" };
+    let verdict = if ratio >= f64::from(goal) {
+        "met"
+    } else {
+        "MISSED"
+    };
     println!(
         "  {name}: {} ({ratio:.1}× faster; goal ≥ {goal}×: {verdict})",
         ms(t)

@@ -30,7 +30,10 @@ impl Args {
         let session = session::resolve(&self.opts, Duration::from_secs(self.min_ttl * 60))?;
         let text = export::render(self.format, &session.env());
         let mut stdout = std::io::stdout().lock();
-        match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        match stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
             // A reader that went away (`| head`) is not an error worth a line.
             Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
             other => other.context("write the session to stdout")?,
@@ -93,7 +96,10 @@ mod tests {
     #[test]
     fn time_left_reads_as_words() {
         assert_eq!(in_words(Duration::from_secs(59 * 60 + 30)), "in 59 min");
-        assert_eq!(in_words(Duration::from_secs(3 * 3600 + 5 * 60)), "in 3 h 05 min");
+        assert_eq!(
+            in_words(Duration::from_secs(3 * 3600 + 5 * 60)),
+            "in 3 h 05 min"
+        );
         assert_eq!(in_words(Duration::from_secs(20)), "in less than a minute");
     }
 }

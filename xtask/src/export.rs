@@ -121,10 +121,16 @@ mod tests {
     #[test]
     fn fish_and_powershell_escape_their_own_quotes() {
         let fish = render(Format::Fish, &vars());
-        assert!(fish.contains("set -gx AWS_SECRET_ACCESS_KEY 'a/b+c\\'d'\n"), "{fish}");
+        assert!(
+            fish.contains("set -gx AWS_SECRET_ACCESS_KEY 'a/b+c\\'d'\n"),
+            "{fish}"
+        );
         assert!(fish.ends_with("set -e AWS_PROFILE\n"));
         let ps = render(Format::Powershell, &vars());
-        assert!(ps.contains("$Env:AWS_SECRET_ACCESS_KEY = 'a/b+c''d'\n"), "{ps}");
+        assert!(
+            ps.contains("$Env:AWS_SECRET_ACCESS_KEY = 'a/b+c''d'\n"),
+            "{ps}"
+        );
         assert!(ps.contains("Remove-Item Env:AWS_PROFILE"));
     }
 
@@ -132,14 +138,16 @@ mod tests {
     fn dotenv_quotes_only_what_needs_it() {
         let text = render(Format::Dotenv, &vars());
         assert!(text.contains("AWS_ACCESS_KEY_ID=ASIAEXAMPLE\n"), "{text}");
-        assert!(text.contains("AWS_SECRET_ACCESS_KEY=\"a/b+c'd\"\n"), "{text}");
+        assert!(
+            text.contains("AWS_SECRET_ACCESS_KEY=\"a/b+c'd\"\n"),
+            "{text}"
+        );
         assert!(!text.contains("AWS_PROFILE"));
     }
 
     #[test]
     fn json_is_the_credential_process_document() {
-        let doc: serde_json::Value =
-            serde_json::from_str(&render(Format::Json, &vars())).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&render(Format::Json, &vars())).unwrap();
         assert_eq!(
             doc,
             serde_json::json!({

@@ -5,9 +5,9 @@
 
 mod bench;
 mod build;
+mod cache;
 mod check;
 mod child;
-mod cache;
 mod clean;
 mod creds;
 mod exec;

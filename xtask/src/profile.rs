@@ -14,7 +14,9 @@ pub(crate) trait Profiles {
 
 impl Profiles for ProfileSet {
     fn get(&self, profile: &str, key: &str) -> Option<&str> {
-        self.get_profile(profile)?.get(key).filter(|v| !v.is_empty())
+        self.get_profile(profile)?
+            .get(key)
+            .filter(|v| !v.is_empty())
     }
     fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.profiles().map(str::to_string).collect();
@@ -45,7 +47,9 @@ pub(crate) async fn load() -> anyhow::Result<ProfileSet> {
 pub(crate) enum Plan {
     Role(Role),
     /// No `role_arn`: the profile's own credentials, as aws-config resolves them.
-    Own { profile: String },
+    Own {
+        profile: String,
+    },
 }
 
 /// A role to assume, with everything AssumeRole needs.
@@ -67,11 +71,15 @@ pub(crate) struct Role {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Source {
     /// `aws_access_key_id` and friends in this profile.
-    StaticKeys { profile: String },
+    StaticKeys {
+        profile: String,
+    },
     /// Another role, assumed first.
     Role(Box<Role>),
     /// A profile aws-config resolves (credential_process, …).
-    Profile { profile: String },
+    Profile {
+        profile: String,
+    },
     Environment,
     Ec2InstanceMetadata,
     EcsContainer,
@@ -204,7 +212,13 @@ mod tests {
     #[test]
     fn a_role_profile_carries_every_assume_role_argument() {
         let p = map(&[
-            ("base", &[("aws_access_key_id", "AKIA"), ("aws_secret_access_key", "s")]),
+            (
+                "base",
+                &[
+                    ("aws_access_key_id", "AKIA"),
+                    ("aws_secret_access_key", "s"),
+                ],
+            ),
             (
                 "build",
                 &[
@@ -223,7 +237,12 @@ mod tests {
         assert_eq!(role.duration_seconds, Some(900));
         assert_eq!(role.external_id.as_deref(), Some("x"));
         assert_eq!(role.session_name.as_deref(), Some("me"));
-        assert_eq!(role.source, Source::StaticKeys { profile: "base".into() });
+        assert_eq!(
+            role.source,
+            Source::StaticKeys {
+                profile: "base".into()
+            }
+        );
     }
 
     #[test]
@@ -238,7 +257,10 @@ mod tests {
 
         let p = map(&[
             ("a", &[("role_arn", "arn:a"), ("source_profile", "b")]),
-            ("b", &[("role_arn", "arn:b"), ("credential_source", "Environment")]),
+            (
+                "b",
+                &[("role_arn", "arn:b"), ("credential_source", "Environment")],
+            ),
         ]);
         let Plan::Role(role) = plan(&p, "a").unwrap() else {
             panic!("not a role")
@@ -253,32 +275,64 @@ mod tests {
     fn a_profile_that_is_its_own_source_uses_its_keys() {
         let p = map(&[(
             "me",
-            &[("aws_access_key_id", "AKIA"), ("role_arn", "arn:r"), ("source_profile", "me")],
+            &[
+                ("aws_access_key_id", "AKIA"),
+                ("role_arn", "arn:r"),
+                ("source_profile", "me"),
+            ],
         )]);
         let Plan::Role(role) = plan(&p, "me").unwrap() else {
             panic!("not a role")
         };
-        assert_eq!(role.source, Source::StaticKeys { profile: "me".into() });
+        assert_eq!(
+            role.source,
+            Source::StaticKeys {
+                profile: "me".into()
+            }
+        );
     }
 
     #[test]
     fn bad_profiles_are_refused_with_the_fix() {
         let p = map(&[
             ("lonely", &[("role_arn", "arn:r")]),
-            ("odd", &[("role_arn", "arn:r"), ("credential_source", "Moon")]),
-            ("long", &[("role_arn", "arn:r"), ("credential_source", "Environment"), ("duration_seconds", "1h")]),
+            (
+                "odd",
+                &[("role_arn", "arn:r"), ("credential_source", "Moon")],
+            ),
+            (
+                "long",
+                &[
+                    ("role_arn", "arn:r"),
+                    ("credential_source", "Environment"),
+                    ("duration_seconds", "1h"),
+                ],
+            ),
         ]);
         let unknown = plan(&p, "nope").unwrap_err().to_string();
         assert!(unknown.contains("known: lonely, long, odd"), "{unknown}");
         let lonely = plan(&p, "lonely").unwrap_err().to_string();
-        assert!(lonely.contains("no source_profile or credential_source"), "{lonely}");
+        assert!(
+            lonely.contains("no source_profile or credential_source"),
+            "{lonely}"
+        );
         assert!(plan(&p, "odd").unwrap_err().to_string().contains("Moon"));
-        assert!(plan(&p, "long").unwrap_err().to_string().contains("duration_seconds = 1h"));
+        assert!(
+            plan(&p, "long")
+                .unwrap_err()
+                .to_string()
+                .contains("duration_seconds = 1h")
+        );
     }
 
     #[test]
     fn a_profile_without_a_role_uses_its_own_credentials() {
         let p = map(&[("plain", &[("aws_access_key_id", "AKIA")])]);
-        assert_eq!(plan(&p, "plain").unwrap(), Plan::Own { profile: "plain".into() });
+        assert_eq!(
+            plan(&p, "plain").unwrap(),
+            Plan::Own {
+                profile: "plain".into()
+            }
+        );
     }
 }

@@ -359,7 +359,10 @@ pub(crate) fn describe(opts: &Opts) -> anyhow::Result<String> {
     let profiles = runtime()?.block_on(profile::load())?;
     Ok(match profile::plan(&profiles, &name)? {
         Plan::Own { profile } => {
-            format!("profile \"{profile}\" → its own credentials ({})", own_kind(&profiles, &profile))
+            format!(
+                "profile \"{profile}\" → its own credentials ({})",
+                own_kind(&profiles, &profile)
+            )
         }
         Plan::Role(role) => {
             let mut line = format!("profile \"{name}\" → role {}", role.role_arn);
@@ -459,7 +462,10 @@ mod tests {
             identity: "x".into(),
         };
         let text = format!("{s:?}");
-        assert!(!text.contains("topsecret") && !text.contains("tokentoken"), "{text}");
+        assert!(
+            !text.contains("topsecret") && !text.contains("tokentoken"),
+            "{text}"
+        );
         let env = s.env();
         assert_eq!(env.len(), 5);
         assert!(env.iter().all(|(n, _)| *n != "AWS_CREDENTIAL_EXPIRATION"));

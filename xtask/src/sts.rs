@@ -19,7 +19,9 @@ use crate::secret::Secret;
 
 fn http_client() -> aws_sdk_sts::config::SharedHttpClient {
     aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
         .build_https()
 }
 
@@ -42,13 +44,19 @@ pub(crate) async fn provide(
     what: &str,
 ) -> anyhow::Result<Credentials> {
     use aws_credential_types::provider::error::CredentialsError;
-    let creds = provider.provide_credentials().await.map_err(|err| match err {
-        CredentialsError::CredentialsNotLoaded(_) => anyhow!(
-            "no AWS credentials found in {what}; set AWS_PROFILE (or pass --profile), or \
+    let creds = provider
+        .provide_credentials()
+        .await
+        .map_err(|err| match err {
+            CredentialsError::CredentialsNotLoaded(_) => anyhow!(
+                "no AWS credentials found in {what}; set AWS_PROFILE (or pass --profile), or \
              export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        ),
-        other => anyhow!("cannot load the credentials of {what}: {}", one_line(&other)),
-    })?;
+            ),
+            other => anyhow!(
+                "cannot load the credentials of {what}: {}",
+                one_line(&other)
+            ),
+        })?;
     if let Some(expiry) = creds.expiry()
         && expiry <= SystemTime::now()
     {
@@ -71,8 +79,7 @@ pub(crate) async fn source_credentials(
     let (provider, what) = match &role.source {
         Source::StaticKeys { profile } => {
             let get = |key| profiles.get(profile, key).map(str::to_string);
-            let (Some(id), Some(secret)) =
-                (get("aws_access_key_id"), get("aws_secret_access_key"))
+            let (Some(id), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key"))
             else {
                 anyhow::bail!(
                     "profile \"{profile}\" has aws_access_key_id but no \
@@ -147,14 +154,20 @@ pub(crate) async fn assume_role(
     call: &Call<'_>,
 ) -> Result<Entry, Failure> {
     // STS needs a region to sign; the global endpoint's us-east-1 when none is known.
-    let base = sdk_config(Some(&call.role.profile), Some(region.unwrap_or("us-east-1"))).await;
+    let base = sdk_config(
+        Some(&call.role.profile),
+        Some(region.unwrap_or("us-east-1")),
+    )
+    .await;
     let config = aws_sdk_sts::config::Builder::from(&base)
         .credentials_provider(source)
         .build();
-    let endpoint = base
-        .endpoint_url()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("https://sts.{}.amazonaws.com", region.unwrap_or("us-east-1")));
+    let endpoint = base.endpoint_url().map(str::to_string).unwrap_or_else(|| {
+        format!(
+            "https://sts.{}.amazonaws.com",
+            region.unwrap_or("us-east-1")
+        )
+    });
     let client = aws_sdk_sts::Client::from_conf(config);
     let role = call.role;
     let result = client
@@ -169,7 +182,9 @@ pub(crate) async fn assume_role(
         .await;
     let output = result.map_err(|err| classify(err, &endpoint, role))?;
     let creds = output.credentials().ok_or_else(|| {
-        Failure::Other(anyhow!("STS at {endpoint} answered AssumeRole without credentials"))
+        Failure::Other(anyhow!(
+            "STS at {endpoint} answered AssumeRole without credentials"
+        ))
     })?;
     let expiration = SystemTime::try_from(*creds.expiration())
         .map_err(|_| Failure::Other(anyhow!("STS at {endpoint} sent an unreadable expiry")))?;

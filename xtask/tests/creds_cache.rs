@@ -27,10 +27,20 @@ fn the_aws_cli_reuses_a_session_creds_made() {
     start_recording(&moto);
     // stdin is /dev/null: had the CLI missed the cache, it could not have read a code.
     let mut cli = home.command(aws(), &moto.endpoint());
-    cli.args(["sts", "get-caller-identity", "--profile", "build", "--output", "text"]);
+    cli.args([
+        "sts",
+        "get-caller-identity",
+        "--profile",
+        "build",
+        "--output",
+        "text",
+    ]);
     let (out, stdout, stderr) = run(cli);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("assumed-role/packer-build/alice-build"), "{stdout}");
+    assert!(
+        stdout.contains("assumed-role/packer-build/alice-build"),
+        "{stdout}"
+    );
     let recording = moto.recording().unwrap();
     assert_eq!(assume_role_calls(&recording), 0, "{recording}");
 }
@@ -69,7 +79,14 @@ fn two_runs_at_once_make_one_assume_role_call() {
         .map(|_| {
             let mut cmd = home.xtask(
                 &moto.endpoint(),
-                &["creds", "--profile", "build", "--mfa-token", "123456", "--quiet"],
+                &[
+                    "creds",
+                    "--profile",
+                    "build",
+                    "--mfa-token",
+                    "123456",
+                    "--quiet",
+                ],
             );
             cmd.stdout(std::process::Stdio::piped());
             cmd.spawn().unwrap()
@@ -95,7 +112,10 @@ fn a_corrupt_cache_file_is_replaced_with_a_warning() {
     std::fs::write(&file, "{ half a file").unwrap();
     let (out, _, stderr) = run(home.xtask(&moto.endpoint(), &args));
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.starts_with("warning: the cached session"), "{stderr}");
+    assert!(
+        stderr.starts_with("warning: the cached session"),
+        "{stderr}"
+    );
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("SessionToken"), "{text}");
 }
@@ -108,7 +128,12 @@ fn no_cache_neither_reads_nor_writes_the_cache() {
     assert!(run(home.xtask(&moto.endpoint(), &args)).0.status.success());
     assert!(home.cache_files().is_empty());
     // A cached session exists now, but --no-cache still asks STS.
-    assert!(run(home.xtask(&moto.endpoint(), &args[..4])).0.status.success());
+    assert!(
+        run(home.xtask(&moto.endpoint(), &args[..4]))
+            .0
+            .status
+            .success()
+    );
     start_recording(&moto);
     assert!(run(home.xtask(&moto.endpoint(), &args)).0.status.success());
     assert_eq!(assume_role_calls(&moto.recording().unwrap()), 1);
@@ -119,7 +144,14 @@ fn a_cached_session_shorter_than_min_ttl_is_renewed() {
     let moto = moto::Moto::start(&python()).unwrap();
     let home = Home::new("");
     // duration_seconds = 1800: a fresh session lasts just under 30 min.
-    let first = ["creds", "--profile", "build", "--mfa-token", "123456", "--quiet"];
+    let first = [
+        "creds",
+        "--profile",
+        "build",
+        "--mfa-token",
+        "123456",
+        "--quiet",
+    ];
     assert!(run(home.xtask(&moto.endpoint(), &first)).0.status.success());
     start_recording(&moto);
     let mut again = first.to_vec();
@@ -128,7 +160,12 @@ fn a_cached_session_shorter_than_min_ttl_is_renewed() {
     assert_eq!(assume_role_calls(&moto.recording().unwrap()), 0);
     let mut longer = first.to_vec();
     longer.extend(["--min-ttl", "29", "--duration", "3600"]);
-    assert!(run(home.xtask(&moto.endpoint(), &longer)).0.status.success());
+    assert!(
+        run(home.xtask(&moto.endpoint(), &longer))
+            .0
+            .status
+            .success()
+    );
     assert_eq!(assume_role_calls(&moto.recording().unwrap()), 1);
 }
 
@@ -139,11 +176,22 @@ fn a_session_that_cannot_last_min_ttl_is_refused_before_any_call() {
     let home = Home::new("");
     let (out, _, stderr) = run(home.xtask(
         &moto.endpoint(),
-        &["creds", "--profile", "build", "--mfa-token", "123456", "--min-ttl", "45"],
+        &[
+            "creds",
+            "--profile",
+            "build",
+            "--mfa-token",
+            "123456",
+            "--min-ttl",
+            "45",
+        ],
     ));
     assert!(!out.status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("last 30 min, less than the 45 min needed"), "{stderr}");
+    assert!(
+        stderr.contains("last 30 min, less than the 45 min needed"),
+        "{stderr}"
+    );
     assert_eq!(assume_role_calls(&moto.recording().unwrap()), 0);
     assert!(home.cache_files().is_empty());
 }

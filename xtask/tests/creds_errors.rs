@@ -35,7 +35,10 @@ fn an_unknown_profile_lists_the_ones_that_exist() {
 
 #[test]
 fn a_role_without_a_source_says_to_add_one() {
-    let stderr = refused("[profile lost]\nrole_arn = arn:aws:iam::1:role/x\n", &["--profile", "lost"]);
+    let stderr = refused(
+        "[profile lost]\nrole_arn = arn:aws:iam::1:role/x\n",
+        &["--profile", "lost"],
+    );
     assert!(
         stderr.contains("has role_arn but no source_profile or credential_source"),
         "{stderr}"

@@ -62,7 +62,15 @@ fn the_summary_names_role_account_and_expiry_but_no_secret() {
     let home = Home::new("");
     let (out, stdout, stderr) = run(home.xtask(
         &moto.endpoint(),
-        &["creds", "--profile", "build", "--mfa-token", "271828", "--format", "json"],
+        &[
+            "creds",
+            "--profile",
+            "build",
+            "--mfa-token",
+            "271828",
+            "--format",
+            "json",
+        ],
     ));
     assert!(out.status.success(), "{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -70,10 +78,16 @@ fn the_summary_names_role_account_and_expiry_but_no_secret() {
     let secret = doc["SecretAccessKey"].as_str().unwrap();
     let token = doc["SessionToken"].as_str().unwrap();
     assert!(doc["Expiration"].as_str().unwrap().ends_with('Z'), "{doc}");
-    assert!(stderr.contains("assumed-role/packer-build/alice-build"), "{stderr}");
+    assert!(
+        stderr.contains("assumed-role/packer-build/alice-build"),
+        "{stderr}"
+    );
     assert!(stderr.contains("account 123456789012"), "{stderr}");
     // duration_seconds = 1800: half an hour, give or take the seconds the call took.
-    assert!(stderr.contains("(in 29 min)") || stderr.contains("(in 30 min)"), "{stderr}");
+    assert!(
+        stderr.contains("(in 29 min)") || stderr.contains("(in 30 min)"),
+        "{stderr}"
+    );
     for s in [secret, token, BASE_SECRET, "271828"] {
         assert!(!stderr.contains(s), "stderr shows a secret: {stderr}");
     }
@@ -118,7 +132,10 @@ fn with_no_profile_the_default_chain_hands_on_the_environment() {
         .env("AWS_REGION", "us-west-2");
     let (out, stdout, stderr) = run(cmd);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains(&format!("AWS_ACCESS_KEY_ID={BASE_KEY}\n")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("AWS_ACCESS_KEY_ID={BASE_KEY}\n")),
+        "{stdout}"
+    );
     assert!(stdout.contains("AWS_REGION=us-west-2\n"), "{stdout}");
     assert!(!stdout.contains("AWS_SESSION_TOKEN"), "{stdout}");
     assert!(stderr.contains("default chain"), "{stderr}");
@@ -132,6 +149,9 @@ fn no_credentials_anywhere_is_one_line_saying_what_was_tried() {
     assert!(!out.status.success());
     assert_eq!(stdout, "");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("error: no AWS credentials found"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: no AWS credentials found"),
+        "{stderr}"
+    );
     assert!(stderr.contains("environment"), "{stderr}");
 }

@@ -16,7 +16,7 @@ fn the_code_typed_at_the_terminal_prompt_reaches_sts() {
     let moto = moto::Moto::start(&python()).unwrap();
     start_recording(&moto);
     let home = Home::new("");
-    let (mut child, mut tty) =
+    let (child, mut tty) =
         pty::spawn(home.xtask(&moto.endpoint(), &["creds", "--profile", "build"]));
     tty.expect(&format!("Enter MFA code for {SERIAL}: "));
     tty.type_line("654321");
@@ -24,7 +24,10 @@ fn the_code_typed_at_the_terminal_prompt_reaches_sts() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.starts_with("export AWS_ACCESS_KEY_ID='ASIA"), "{stdout}");
+    assert!(
+        stdout.starts_with("export AWS_ACCESS_KEY_ID='ASIA"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("Enter MFA code") && !stderr.contains("Enter MFA code"));
     let calls = sts_calls(&moto.recording().unwrap());
     let call = calls.iter().find(|c| c["Action"] == "AssumeRole").unwrap();
@@ -38,7 +41,7 @@ fn a_typed_code_that_is_not_six_digits_is_asked_for_again() {
     let moto = moto::Moto::start(&python()).unwrap();
     start_recording(&moto);
     let home = Home::new("");
-    let (mut child, mut tty) =
+    let (child, mut tty) =
         pty::spawn(home.xtask(&moto.endpoint(), &["creds", "--profile", "build"]));
     tty.expect("Enter MFA code for");
     tty.type_line("12345");
@@ -46,7 +49,11 @@ fn a_typed_code_that_is_not_six_digits_is_asked_for_again() {
     tty.expect("Enter MFA code for");
     tty.type_line("111222");
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let calls = sts_calls(&moto.recording().unwrap());
     let tokens: Vec<_> = calls.iter().filter_map(|c| c.get("TokenCode")).collect();
     assert_eq!(tokens, ["111222"]);
@@ -71,7 +78,12 @@ fn without_a_terminal_or_a_code_it_fails_at_once_naming_mfa_token() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(!child.wait().unwrap().success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("error: no terminal"), "{stderr}");

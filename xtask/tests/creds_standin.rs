@@ -21,7 +21,7 @@ fn assume_calls(sts: &StandIn) -> Vec<String> {
 fn a_refused_code_is_reported_and_asked_for_again() {
     let sts = StandIn::start(vec![standin::refuse_code(), standin::session()]);
     let home = Home::new("");
-    let (mut child, mut tty) =
+    let (child, mut tty) =
         pty::spawn(home.xtask(&sts.endpoint(), &["creds", "--profile", "build"]));
     tty.expect("Enter MFA code for");
     tty.type_line("111111");
@@ -29,7 +29,11 @@ fn a_refused_code_is_reported_and_asked_for_again() {
     tty.expect("Enter MFA code for");
     tty.type_line("222222");
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("ASIASTANDIN0000EXAMPLE"));
     assert_eq!(assume_calls(&sts), ["111111", "222222"]);
     assert_eq!(home.cache_files().len(), 1);
@@ -39,7 +43,7 @@ fn a_refused_code_is_reported_and_asked_for_again() {
 fn three_refused_codes_end_the_run_without_a_cache_file() {
     let sts = StandIn::start(vec![standin::refuse_code()]);
     let home = Home::new("");
-    let (mut child, mut tty) =
+    let (child, mut tty) =
         pty::spawn(home.xtask(&sts.endpoint(), &["creds", "--profile", "build"]));
     for code in ["111111", "222222", "333333"] {
         tty.expect("Enter MFA code for");
@@ -93,13 +97,13 @@ fn throttling_that_outlasts_the_retries_is_one_line() {
 fn a_server_error_that_outlasts_the_retries_is_one_line() {
     let sts = StandIn::start(vec![standin::unavailable()]);
     let home = Home::new("");
-    let (out, _, stderr) = run(home.xtask(
-        &sts.endpoint(),
-        &["creds", "--profile", "plain"],
-    ));
+    let (out, _, stderr) = run(home.xtask(&sts.endpoint(), &["creds", "--profile", "plain"]));
     assert!(!out.status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("ServiceUnavailable") && stderr.contains("try again later"), "{stderr}");
+    assert!(
+        stderr.contains("ServiceUnavailable") && stderr.contains("try again later"),
+        "{stderr}"
+    );
     assert!(assume_calls(&sts).len() > 1);
 }
 
@@ -110,7 +114,10 @@ fn expired_source_credentials_say_to_renew_them() {
     let (out, _, stderr) = run(home.xtask(&sts.endpoint(), &["creds", "--profile", "plain"]));
     assert!(!out.status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("source credentials of profile \"plain\" have expired"), "{stderr}");
+    assert!(
+        stderr.contains("source credentials of profile \"plain\" have expired"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -125,6 +132,9 @@ fn an_unreachable_sts_is_named() {
     let (out, _, stderr) = run(home.xtask(&endpoint, &["creds", "--profile", "plain"]));
     assert!(!out.status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains(&format!("cannot reach STS at {endpoint}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot reach STS at {endpoint}")),
+        "{stderr}"
+    );
     assert!(!stderr.contains(BASE_SECRET));
 }

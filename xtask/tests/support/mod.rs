@@ -43,7 +43,9 @@ impl Home {
         std::fs::create_dir_all(&aws).unwrap();
         std::fs::write(
             aws.join("credentials"),
-            format!("[base]\naws_access_key_id = {BASE_KEY}\naws_secret_access_key = {BASE_SECRET}\n"),
+            format!(
+                "[base]\naws_access_key_id = {BASE_KEY}\naws_secret_access_key = {BASE_SECRET}\n"
+            ),
         )
         .unwrap();
         std::fs::write(
@@ -120,7 +122,9 @@ pub fn sts_calls(recording: &str) -> Vec<BTreeMap<String, String>> {
             let doc: serde_json::Value = serde_json::from_str(line).unwrap();
             let body = doc["body"].as_str().unwrap_or("");
             let bytes = if doc["body_encoded"].as_bool() == Some(true) {
-                base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+                base64::engine::general_purpose::STANDARD
+                    .decode(body)
+                    .unwrap()
             } else {
                 body.as_bytes().to_vec()
             };

@@ -77,14 +77,19 @@ impl Terminal {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.output.recv_timeout(left) {
                 Ok(chunk) => self.seen.push_str(&String::from_utf8_lossy(&chunk)),
-                Err(_) => panic!("the terminal never showed {text:?}; it showed {:?}", self.seen),
+                Err(_) => panic!(
+                    "the terminal never showed {text:?}; it showed {:?}",
+                    self.seen
+                ),
             }
         }
     }
 
     /// Types a line, as a person would.
     pub fn type_line(&mut self, line: &str) {
-        self.master.write_all(format!("{line}\r").as_bytes()).unwrap();
+        self.master
+            .write_all(format!("{line}\r").as_bytes())
+            .unwrap();
     }
 }
 

@@ -40,7 +40,11 @@ pub fn unavailable() -> Reply {
 }
 
 pub fn expired_token() -> Reply {
-    error(403, "ExpiredToken", "The security token included in the request is expired")
+    error(
+        403,
+        "ExpiredToken",
+        "The security token included in the request is expired",
+    )
 }
 
 /// A successful AssumeRole answer for a session lasting an hour.
