@@ -180,12 +180,13 @@ fn role(profiles: &dyn Profiles, name: &str, seen: &mut Vec<String>) -> anyhow::
     })
 }
 
+/// Profiles from a literal, for unit tests here and in `session`.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_support {
+    use super::Profiles;
     use std::collections::BTreeMap;
 
-    struct Map(BTreeMap<String, BTreeMap<String, String>>);
+    pub(crate) struct Map(BTreeMap<String, BTreeMap<String, String>>);
 
     impl Profiles for Map {
         fn get(&self, profile: &str, key: &str) -> Option<&str> {
@@ -196,7 +197,7 @@ mod tests {
         }
     }
 
-    fn map(entries: &[(&str, &[(&str, &str)])]) -> Map {
+    pub(crate) fn map(entries: &[(&str, &[(&str, &str)])]) -> Map {
         Map(entries
             .iter()
             .map(|(name, keys)| {
@@ -208,6 +209,12 @@ mod tests {
             })
             .collect())
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_support::map;
 
     #[test]
     fn a_role_profile_carries_every_assume_role_argument() {

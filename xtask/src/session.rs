@@ -357,11 +357,15 @@ pub(crate) fn describe(opts: &Opts) -> anyhow::Result<String> {
         return Ok(describe_default_chain());
     };
     let profiles = runtime()?.block_on(profile::load())?;
-    Ok(match profile::plan(&profiles, &name)? {
+    describe_profile(&profiles, &name)
+}
+
+fn describe_profile(profiles: &dyn Profiles, name: &str) -> anyhow::Result<String> {
+    Ok(match profile::plan(profiles, name)? {
         Plan::Own { profile } => {
             format!(
                 "profile \"{profile}\" → its own credentials ({})",
-                own_kind(&profiles, &profile)
+                own_kind(profiles, &profile)
             )
         }
         Plan::Role(role) => {
@@ -369,7 +373,7 @@ pub(crate) fn describe(opts: &Opts) -> anyhow::Result<String> {
             if let Some(serial) = &role.mfa_serial {
                 line.push_str(&format!(" (MFA {serial})"));
             }
-            line.push_str(&format!(" from {}", source_text(&profiles, &role.source)));
+            line.push_str(&format!(" from {}", source_text(profiles, &role.source)));
             line
         }
     })
@@ -435,6 +439,37 @@ fn masked(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn describe_names_the_role_and_serial_and_never_a_secret() {
+        let p = crate::profile::test_support::map(&[
+            (
+                "base",
+                &[
+                    ("aws_access_key_id", "AKIAIOSFODNN7EXAMPLE"),
+                    ("aws_secret_access_key", "wJalrXUtnFEMI"),
+                ],
+            ),
+            (
+                "build",
+                &[
+                    ("role_arn", "arn:aws:iam::1:role/b"),
+                    ("source_profile", "base"),
+                    ("mfa_serial", "arn:aws:iam::1:mfa/me"),
+                ],
+            ),
+        ]);
+        assert_eq!(
+            describe_profile(&p, "build").unwrap(),
+            "profile \"build\" → role arn:aws:iam::1:role/b (MFA arn:aws:iam::1:mfa/me) \
+             from profile \"base\" keys AKIA…MPLE"
+        );
+        let own = describe_profile(&p, "base").unwrap();
+        assert_eq!(
+            own,
+            "profile \"base\" → its own credentials (keys AKIA…MPLE)"
+        );
+    }
 
     #[test]
     fn a_key_id_is_shown_by_its_ends_only() {
