@@ -3,6 +3,7 @@
 //! The flow reads in one direction: flags → credentials → tool checks → packer → manifest →
 //! outputs. Each subcommand lives in its own module, which exposes its `Args` and `run`.
 
+mod assume;
 mod bench;
 mod build;
 mod cache;
