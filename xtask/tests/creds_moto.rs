@@ -155,3 +155,30 @@ fn no_credentials_anywhere_is_one_line_saying_what_was_tried() {
     );
     assert!(stderr.contains("environment"), "{stderr}");
 }
+
+#[test]
+fn exec_passes_sigterm_on_to_the_command() {
+    use std::io::BufRead;
+    let moto = moto::Moto::start(&python()).unwrap();
+    let home = Home::new("");
+    let mut cmd = home.xtask(
+        &moto.endpoint(),
+        &[
+            "exec",
+            "--profile",
+            "plain",
+            "--",
+            "sh",
+            "-c",
+            "trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.1; done",
+        ],
+    );
+    cmd.stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    // SAFETY: kill only sends a signal to the xtask we started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(lines.next().unwrap().unwrap(), "got TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(42));
+}
