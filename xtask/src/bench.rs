@@ -85,8 +85,15 @@ impl Args {
             }
         })?;
         let hit = time(self.runs, creds, || Ok(()))?;
+        // Other work on the machine slows the Python CLI far more than xtask: say how busy it was.
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let load = load
+            .split_whitespace()
+            .next()
+            .unwrap_or("unknown")
+            .to_string();
         println!(
-            "median of {} runs against moto at {}:",
+            "median of {} runs against moto at {} (load average {load}):",
             self.runs,
             moto.endpoint()
         );
