@@ -4,10 +4,11 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::bail;
+use aws_credential_types::Credentials;
 
 use crate::cache::{self, Entry};
 use crate::mfa::{self, CodeSource};
-use crate::profile::{Profiles, Role};
+use crate::profile::{Profiles, Role, Source};
 use crate::secret::Secret;
 use crate::session::Opts;
 use crate::sts::{self, Call, Failure};
@@ -70,16 +71,26 @@ impl Engine<'_> {
         duration: Option<i32>,
         min_ttl: Duration,
     ) -> anyhow::Result<Entry> {
-        let mut inner = |inner: &Role| {
-            let d = inner.duration_seconds;
-            self.assume(inner, &self::session_name(inner), d, Duration::ZERO)
+        let source = match &role.source {
+            // A chain: the role underneath is assumed first (with its own MFA code, if it
+            // names a serial), and its session assumes this one.
+            Source::Role(inner) => {
+                let name = self::session_name(inner);
+                let entry = self.assume(inner, &name, inner.duration_seconds, Duration::ZERO)?;
+                Credentials::new(
+                    entry.access_key_id,
+                    entry.secret_access_key.expose(),
+                    Some(entry.session_token.expose().to_string()),
+                    Some(entry.expiration),
+                    "role chain",
+                )
+            }
+            _ => self.rt.block_on(sts::source_credentials(
+                self.profiles,
+                role,
+                self.region.as_deref(),
+            ))?,
         };
-        let source = self.rt.block_on(sts::source_credentials(
-            self.profiles,
-            role,
-            self.region.as_deref(),
-            &mut inner,
-        ))?;
         let codes = match (&role.mfa_serial, &self.opts.mfa_token, &role.mfa_process) {
             (None, _, _) => None,
             (Some(_), Some(code), _) => Some(CodeSource::Given(Secret::new(code.as_str()))),

@@ -182,3 +182,61 @@ fn exec_passes_sigterm_on_to_the_command() {
     assert_eq!(lines.next().unwrap().unwrap(), "got TERM");
     assert_eq!(child.wait().unwrap().code(), Some(42));
 }
+
+#[test]
+fn a_chain_of_roles_is_assumed_in_order() {
+    let moto = moto::Moto::start(&python()).unwrap();
+    start_recording(&moto);
+    let home = Home::new(
+        "[profile deploy]\nrole_arn = arn:aws:iam::210987654321:role/deploy\n\
+         source_profile = plain\nrole_session_name = deploy\n",
+    );
+    let (out, _, stderr) = run(home.xtask(&moto.endpoint(), &["creds", "--profile", "deploy"]));
+    assert!(out.status.success(), "{stderr}");
+    let calls = sts_calls(&moto.recording().unwrap());
+    let arns: Vec<_> = calls
+        .iter()
+        .filter(|c| c["Action"] == "AssumeRole")
+        .map(|c| c["RoleArn"].as_str())
+        .collect();
+    assert_eq!(arns, [ROLE, "arn:aws:iam::210987654321:role/deploy"]);
+    assert!(stderr.contains("account 210987654321"), "{stderr}");
+}
+
+#[test]
+fn credential_source_environment_assumes_the_role_with_the_environment_keys() {
+    let moto = moto::Moto::start(&python()).unwrap();
+    start_recording(&moto);
+    let home = Home::new(&format!(
+        "[profile ci]\nrole_arn = {ROLE}\ncredential_source = Environment\n\
+         role_session_name = ci\n"
+    ));
+    let mut cmd = home.xtask(&moto.endpoint(), &["creds", "--profile", "ci"]);
+    cmd.env("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENTKEY01")
+        .env("AWS_SECRET_ACCESS_KEY", BASE_SECRET);
+    let (out, stdout, stderr) = run(cmd);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("AWS_SESSION_TOKEN"), "{stdout}");
+    let recording = moto.recording().unwrap();
+    assert_eq!(assume_role_calls(&recording), 1);
+    // The call was signed with the environment's key.
+    assert!(recording.contains("AKIAENVIRONMENTKEY01"), "{recording}");
+}
+
+#[test]
+fn a_profile_without_a_role_hands_on_its_own_keys_and_region() {
+    let home = Home::new("");
+    let (out, stdout, stderr) = run(home.xtask(
+        "http://127.0.0.1:9",
+        &["creds", "--profile", "base", "--format", "dotenv"],
+    ));
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "AWS_ACCESS_KEY_ID={BASE_KEY}\nAWS_SECRET_ACCESS_KEY={BASE_SECRET}\n\
+             AWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\n"
+        )
+    );
+    assert!(!stderr.contains(BASE_SECRET), "{stderr}");
+}
