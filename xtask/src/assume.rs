@@ -27,10 +27,12 @@ impl Engine<'_> {
         let duration = self.opts.duration.or(role.duration_seconds);
         // STS gives an hour when asked for nothing.
         let lasts = Duration::from_secs(duration.unwrap_or(3600).max(0) as u64);
-        if lasts < min_ttl {
+        // A fresh session is already a moment old when it arrives: it must be asked to last
+        // longer than `min_ttl`, not just as long.
+        if lasts <= min_ttl {
             bail!(
-                "sessions of profile \"{}\" last {} min, less than the {} min needed; raise \
-                 duration_seconds (or pass --duration) or lower --min-ttl",
+                "sessions of profile \"{}\" last {} min, but more than {} min are needed; \
+                 raise duration_seconds (or pass --duration) or lower --min-ttl",
                 role.profile,
                 lasts.as_secs() / 60,
                 min_ttl.as_secs().div_ceil(60)

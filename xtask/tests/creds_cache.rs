@@ -192,9 +192,27 @@ fn a_session_that_cannot_last_min_ttl_is_refused_before_any_call() {
     assert!(!out.status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains("last 30 min, less than the 45 min needed"),
+        stderr.contains("last 30 min, but more than 45 min are needed"),
         "{stderr}"
     );
     assert_eq!(assume_role_calls(&moto.recording().unwrap()), 0);
     assert!(home.cache_files().is_empty());
+}
+
+#[test]
+fn a_session_exactly_as_long_as_min_ttl_is_refused_before_any_prompt() {
+    // duration_seconds = 1800 and --min-ttl 30: a fresh session would arrive a moment short.
+    let home = Home::new("");
+    let mut cmd = home.xtask(
+        "http://127.0.0.1:9",
+        &["creds", "--profile", "build", "--min-ttl", "30"],
+    );
+    pty::without_terminal(&mut cmd);
+    let (out, _, stderr) = run(cmd);
+    assert!(!out.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("but more than 30 min are needed"),
+        "{stderr}"
+    );
 }
