@@ -3,6 +3,8 @@
 //! The flow reads in one direction: flags → credentials → tool checks → packer → manifest →
 //! outputs. Each subcommand lives in its own module, which exposes its `Args` and `run`.
 
+mod assume;
+mod bench;
 mod build;
 mod cache;
 mod check;
@@ -63,6 +65,8 @@ enum Command {
     Clean(clean::Args),
     /// Install what the tests need, then run them.
     Test(test::Args),
+    /// Time `creds` against the original Makefile's credential step (on moto).
+    Bench(bench::Args),
 }
 
 /// A command that ran a child hands the child's exit code on through this error;
@@ -93,6 +97,7 @@ fn main() -> ExitCode {
                 Command::Outputs(args) => args.run(&sh),
                 Command::Clean(args) => args.run(&sh),
                 Command::Test(args) => args.run(&sh),
+                Command::Bench(args) => args.run(&sh),
             }
         });
     match result {

@@ -36,10 +36,9 @@ pub(crate) async fn load() -> anyhow::Result<ProfileSet> {
             let detail = std::error::Error::source(&err)
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| err.to_string());
-            anyhow::anyhow!(
-                "{} (fix the AWS config file)",
-                detail.split_whitespace().collect::<Vec<_>>().join(" ")
-            )
+            let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+            let detail = detail.strip_prefix("error parsing ").unwrap_or(&detail);
+            anyhow::anyhow!("cannot parse {detail}; fix that line")
         })
 }
 
@@ -181,12 +180,13 @@ fn role(profiles: &dyn Profiles, name: &str, seen: &mut Vec<String>) -> anyhow::
     })
 }
 
+/// Profiles from a literal, for unit tests here and in `session`.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_support {
+    use super::Profiles;
     use std::collections::BTreeMap;
 
-    struct Map(BTreeMap<String, BTreeMap<String, String>>);
+    pub(crate) struct Map(BTreeMap<String, BTreeMap<String, String>>);
 
     impl Profiles for Map {
         fn get(&self, profile: &str, key: &str) -> Option<&str> {
@@ -197,7 +197,7 @@ mod tests {
         }
     }
 
-    fn map(entries: &[(&str, &[(&str, &str)])]) -> Map {
+    pub(crate) fn map(entries: &[(&str, &[(&str, &str)])]) -> Map {
         Map(entries
             .iter()
             .map(|(name, keys)| {
@@ -209,6 +209,12 @@ mod tests {
             })
             .collect())
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_support::map;
 
     #[test]
     fn a_role_profile_carries_every_assume_role_argument() {

@@ -9,14 +9,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use aws_credential_types::Credentials;
 
+use crate::assume;
 use crate::cache::{self, Entry};
-use crate::mfa::{self, CodeSource};
-use crate::profile::{self, Plan, Profiles, Role, Source};
+use crate::profile::{self, Plan, Profiles, Source};
 use crate::secret::Secret;
-use crate::sts::{self, Call, Failure};
+use crate::sts;
 
 /// Flags shared by every command that may need credentials.
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -154,7 +154,7 @@ fn region(profiles: &dyn Profiles, name: &str) -> Option<String> {
 /// A session that stays valid for at least `min_ttl`.
 pub(crate) fn resolve(opts: &Opts, min_ttl: Duration) -> anyhow::Result<Session> {
     if let Some(code) = &opts.mfa_token {
-        mfa::check(code).context("--mfa-token")?;
+        crate::mfa::check(code).context("--mfa-token")?;
     }
     let rt = runtime()?;
     let Some(name) = profile_name(opts) else {
@@ -174,7 +174,7 @@ pub(crate) fn resolve(opts: &Opts, min_ttl: Duration) -> anyhow::Result<Session>
             Ok(Session::from_credentials(&creds, region, what))
         }),
         Plan::Role(role) => {
-            let engine = Engine {
+            let engine = assume::Engine {
                 rt: &rt,
                 profiles: &profiles,
                 region: region.clone(),
@@ -209,147 +209,6 @@ fn creds_source_name(creds: &Credentials) -> String {
         .to_string()
 }
 
-/// Assumes roles for one run: the runtime, the profiles and the flags in one place.
-struct Engine<'a> {
-    rt: &'a tokio::runtime::Runtime,
-    profiles: &'a dyn Profiles,
-    region: Option<String>,
-    opts: &'a Opts,
-}
-
-impl Engine<'_> {
-    /// The role's session from the cache when it lasts `min_ttl`, else a new one (cached).
-    fn assume_cached(&self, role: &Role, min_ttl: Duration) -> anyhow::Result<Entry> {
-        let duration = self.opts.duration.or(role.duration_seconds);
-        // STS gives an hour when asked for nothing.
-        let lasts = Duration::from_secs(duration.unwrap_or(3600).max(0) as u64);
-        if lasts < min_ttl {
-            bail!(
-                "sessions of profile \"{}\" last {} min, less than the {} min needed; raise \
-                 duration_seconds (or pass --duration) or lower --min-ttl",
-                role.profile,
-                lasts.as_secs() / 60,
-                min_ttl.as_secs().div_ceil(60)
-            );
-        }
-        let session_name = session_name(role);
-        let key = cache::key(&cache::KeyArgs {
-            role_arn: &role.role_arn,
-            role_session_name: role.session_name.as_deref(),
-            external_id: role.external_id.as_deref(),
-            serial_number: role.mfa_serial.as_deref(),
-            duration_seconds: duration,
-        });
-        if self.opts.no_cache {
-            return self.assume(role, &session_name, duration, min_ttl);
-        }
-        let dir = cache::dir()?;
-        // Held until the new session is written, so a parallel run waits and then finds it.
-        let _lock = cache::lock(&dir, &key)?;
-        match cache::read(&dir, &key) {
-            cache::Lookup::Found(entry) if lasts_for(&entry, min_ttl) => return Ok(entry),
-            cache::Lookup::Corrupt => eprintln!(
-                "warning: the cached session {} is unreadable; replacing it",
-                dir.join(format!("{key}.json")).display()
-            ),
-            _ => {}
-        }
-        let entry = self.assume(role, &session_name, duration, min_ttl)?;
-        cache::write(&dir, &key, &entry)?;
-        Ok(entry)
-    }
-
-    /// A new session: source credentials, an MFA code when the role wants one, AssumeRole.
-    fn assume(
-        &self,
-        role: &Role,
-        session_name: &str,
-        duration: Option<i32>,
-        min_ttl: Duration,
-    ) -> anyhow::Result<Entry> {
-        let mut inner = |inner: &Role| {
-            let d = inner.duration_seconds;
-            self.assume(inner, &self::session_name(inner), d, Duration::ZERO)
-        };
-        let source = self.rt.block_on(sts::source_credentials(
-            self.profiles,
-            role,
-            self.region.as_deref(),
-            &mut inner,
-        ))?;
-        let codes = match (&role.mfa_serial, &self.opts.mfa_token, &role.mfa_process) {
-            (None, _, _) => None,
-            (Some(_), Some(code), _) => Some(CodeSource::Given(Secret::new(code.as_str()))),
-            (Some(_), None, Some(process)) => Some(CodeSource::Process(process.clone())),
-            (Some(_), None, None) => Some(CodeSource::Prompt),
-        };
-        let serial = role.mfa_serial.as_deref().unwrap_or("");
-        let mut tries = 0;
-        let entry = loop {
-            tries += 1;
-            let code = codes.as_ref().map(|c| c.code(serial)).transpose()?;
-            let call = Call {
-                role,
-                session_name,
-                duration_seconds: duration,
-                code: code.as_ref(),
-            };
-            match self.rt.block_on(sts::assume_role(
-                source.clone(),
-                self.region.as_deref(),
-                &call,
-            )) {
-                Ok(entry) => break entry,
-                Err(Failure::Other(err)) => return Err(err),
-                Err(Failure::CodeRefused) => {
-                    let again = codes.as_ref().is_some_and(CodeSource::can_ask_again);
-                    if !again {
-                        bail!("STS refused the MFA code for {serial}; pass a current code");
-                    }
-                    if tries >= 3 {
-                        bail!("STS refused three MFA codes for {serial}; check the device");
-                    }
-                    mfa::tell("STS refused that MFA code; try again with a new one");
-                }
-            }
-        };
-        if !lasts_for(&entry, min_ttl) {
-            bail!(
-                "STS gave profile \"{}\" a session shorter than the {} min needed; raise \
-                 duration_seconds (or pass --duration) or lower --min-ttl",
-                role.profile,
-                min_ttl.as_secs().div_ceil(60)
-            );
-        }
-        Ok(entry)
-    }
-}
-
-fn lasts_for(entry: &Entry, min_ttl: Duration) -> bool {
-    entry
-        .expiration
-        .duration_since(SystemTime::now())
-        .is_ok_and(|left| left > min_ttl)
-}
-
-/// The profile's `role_session_name`, else `packer-ecs-<user>` (characters STS accepts).
-fn session_name(role: &Role) -> String {
-    if let Some(name) = &role.session_name {
-        return name.clone();
-    }
-    let user: String = std::env::var("USER")
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c))
-        .collect();
-    let name = if user.is_empty() {
-        "packer-ecs".to_string()
-    } else {
-        format!("packer-ecs-{user}")
-    };
-    name.chars().take(64).collect()
-}
-
 /// One line saying which credentials a build would use, without prompting for MFA.
 #[allow(dead_code)] // called by `cargo xtask check`
 pub(crate) fn describe(opts: &Opts) -> anyhow::Result<String> {
@@ -357,11 +216,15 @@ pub(crate) fn describe(opts: &Opts) -> anyhow::Result<String> {
         return Ok(describe_default_chain());
     };
     let profiles = runtime()?.block_on(profile::load())?;
-    Ok(match profile::plan(&profiles, &name)? {
+    describe_profile(&profiles, &name)
+}
+
+fn describe_profile(profiles: &dyn Profiles, name: &str) -> anyhow::Result<String> {
+    Ok(match profile::plan(profiles, name)? {
         Plan::Own { profile } => {
             format!(
                 "profile \"{profile}\" → its own credentials ({})",
-                own_kind(&profiles, &profile)
+                own_kind(profiles, &profile)
             )
         }
         Plan::Role(role) => {
@@ -369,7 +232,7 @@ pub(crate) fn describe(opts: &Opts) -> anyhow::Result<String> {
             if let Some(serial) = &role.mfa_serial {
                 line.push_str(&format!(" (MFA {serial})"));
             }
-            line.push_str(&format!(" from {}", source_text(&profiles, &role.source)));
+            line.push_str(&format!(" from {}", source_text(profiles, &role.source)));
             line
         }
     })
@@ -435,6 +298,37 @@ fn masked(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn describe_names_the_role_and_serial_and_never_a_secret() {
+        let p = crate::profile::test_support::map(&[
+            (
+                "base",
+                &[
+                    ("aws_access_key_id", "AKIAIOSFODNN7EXAMPLE"),
+                    ("aws_secret_access_key", "wJalrXUtnFEMI"),
+                ],
+            ),
+            (
+                "build",
+                &[
+                    ("role_arn", "arn:aws:iam::1:role/b"),
+                    ("source_profile", "base"),
+                    ("mfa_serial", "arn:aws:iam::1:mfa/me"),
+                ],
+            ),
+        ]);
+        assert_eq!(
+            describe_profile(&p, "build").unwrap(),
+            "profile \"build\" → role arn:aws:iam::1:role/b (MFA arn:aws:iam::1:mfa/me) \
+             from profile \"base\" keys AKIA…MPLE"
+        );
+        let own = describe_profile(&p, "base").unwrap();
+        assert_eq!(
+            own,
+            "profile \"base\" → its own credentials (keys AKIA…MPLE)"
+        );
+    }
 
     #[test]
     fn a_key_id_is_shown_by_its_ends_only() {

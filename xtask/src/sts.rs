@@ -65,13 +65,12 @@ pub(crate) async fn provide(
     Ok(creds)
 }
 
-/// The credentials a role is assumed with. Roles further down a chain are assumed first
-/// (with their own MFA code when they name a serial), via `assume`.
+/// The credentials a role is assumed with, for every source but another role (which the
+/// caller assumes first, outside this async context).
 pub(crate) async fn source_credentials(
     profiles: &dyn Profiles,
     role: &Role,
     region: Option<&str>,
-    assume_inner: &mut dyn FnMut(&Role) -> anyhow::Result<Entry>,
 ) -> anyhow::Result<Credentials> {
     let conf = ProviderConfig::without_region()
         .with_http_client(http_client())
@@ -90,14 +89,7 @@ pub(crate) async fn source_credentials(
             return Ok(creds);
         }
         Source::Role(inner) => {
-            let entry = assume_inner(inner)?;
-            return Ok(Credentials::new(
-                entry.access_key_id,
-                entry.secret_access_key.expose(),
-                Some(entry.session_token.expose().to_string()),
-                Some(entry.expiration),
-                "role chain",
-            ));
+            anyhow::bail!("internal: role {} must be assumed first", inner.role_arn)
         }
         Source::Profile { profile } => (
             sdk_config(Some(profile), region)

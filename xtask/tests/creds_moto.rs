@@ -11,7 +11,7 @@ use support::*;
 #[test]
 fn every_assume_role_argument_of_the_profile_reaches_sts() {
     let moto = moto::Moto::start(&python()).unwrap();
-    moto.start_recording().unwrap();
+    start_recording(&moto);
     let home = Home::new("");
     let (out, stdout, stderr) = run(home.xtask(
         &moto.endpoint(),
@@ -154,4 +154,89 @@ fn no_credentials_anywhere_is_one_line_saying_what_was_tried() {
         "{stderr}"
     );
     assert!(stderr.contains("environment"), "{stderr}");
+}
+
+#[test]
+fn exec_passes_sigterm_on_to_the_command() {
+    use std::io::BufRead;
+    let moto = moto::Moto::start(&python()).unwrap();
+    let home = Home::new("");
+    let mut cmd = home.xtask(
+        &moto.endpoint(),
+        &[
+            "exec",
+            "--profile",
+            "plain",
+            "--",
+            "sh",
+            "-c",
+            "trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.1; done",
+        ],
+    );
+    cmd.stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    // SAFETY: kill only sends a signal to the xtask we started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(lines.next().unwrap().unwrap(), "got TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(42));
+}
+
+#[test]
+fn a_chain_of_roles_is_assumed_in_order() {
+    let moto = moto::Moto::start(&python()).unwrap();
+    start_recording(&moto);
+    let home = Home::new(
+        "[profile deploy]\nrole_arn = arn:aws:iam::210987654321:role/deploy\n\
+         source_profile = plain\nrole_session_name = deploy\n",
+    );
+    let (out, _, stderr) = run(home.xtask(&moto.endpoint(), &["creds", "--profile", "deploy"]));
+    assert!(out.status.success(), "{stderr}");
+    let calls = sts_calls(&moto.recording().unwrap());
+    let arns: Vec<_> = calls
+        .iter()
+        .filter(|c| c["Action"] == "AssumeRole")
+        .map(|c| c["RoleArn"].as_str())
+        .collect();
+    assert_eq!(arns, [ROLE, "arn:aws:iam::210987654321:role/deploy"]);
+    assert!(stderr.contains("account 210987654321"), "{stderr}");
+}
+
+#[test]
+fn credential_source_environment_assumes_the_role_with_the_environment_keys() {
+    let moto = moto::Moto::start(&python()).unwrap();
+    start_recording(&moto);
+    let home = Home::new(&format!(
+        "[profile ci]\nrole_arn = {ROLE}\ncredential_source = Environment\n\
+         role_session_name = ci\n"
+    ));
+    let mut cmd = home.xtask(&moto.endpoint(), &["creds", "--profile", "ci"]);
+    cmd.env("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENTKEY01")
+        .env("AWS_SECRET_ACCESS_KEY", BASE_SECRET);
+    let (out, stdout, stderr) = run(cmd);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("AWS_SESSION_TOKEN"), "{stdout}");
+    let recording = moto.recording().unwrap();
+    assert_eq!(assume_role_calls(&recording), 1);
+    // The call was signed with the environment's key.
+    assert!(recording.contains("AKIAENVIRONMENTKEY01"), "{recording}");
+}
+
+#[test]
+fn a_profile_without_a_role_hands_on_its_own_keys_and_region() {
+    let home = Home::new("");
+    let (out, stdout, stderr) = run(home.xtask(
+        "http://127.0.0.1:9",
+        &["creds", "--profile", "base", "--format", "dotenv"],
+    ));
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "AWS_ACCESS_KEY_ID={BASE_KEY}\nAWS_SECRET_ACCESS_KEY={BASE_SECRET}\n\
+             AWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\n"
+        )
+    );
+    assert!(!stderr.contains(BASE_SECRET), "{stderr}");
 }

@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod pty;
+pub mod standin;
+
 use base64::Engine as _;
 
 pub fn python() -> PathBuf {
@@ -139,4 +142,24 @@ pub fn assume_role_calls(recording: &str) -> usize {
         .iter()
         .filter(|c| c.get("Action").map(String::as_str) == Some("AssumeRole"))
         .count()
+}
+
+/// Starts moto's recorder and records one GetCallerIdentity, so the recording exists (moto
+/// answers 500 for a recording with no requests in it) and counts from here.
+pub fn start_recording(moto: &crate::moto::Moto) {
+    moto.start_recording().unwrap();
+    moto.request_with(
+        "POST",
+        "/",
+        &[
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sts/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+            ),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        Some("Action=GetCallerIdentity&Version=2011-06-15"),
+    )
+    .unwrap();
 }

@@ -1,0 +1,94 @@
+//! Bad input: one line naming the fix, a non-zero exit, no call to STS, no cache file.
+
+#[path = "../src/moto.rs"]
+#[allow(dead_code)]
+mod moto;
+mod support;
+
+use support::standin::{self, StandIn};
+use support::*;
+
+/// Runs `creds ARGS` against a stand-in that would answer, and returns stderr after
+/// checking the run failed with one line, called nothing and cached nothing.
+fn refused(extra_config: &str, args: &[&str]) -> String {
+    let sts = StandIn::start(vec![standin::session()]);
+    let home = Home::new(extra_config);
+    let mut all = vec!["creds"];
+    all.extend(args);
+    let (out, stdout, stderr) = run(home.xtask(&sts.endpoint(), &all));
+    assert!(!out.status.success());
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains(BASE_SECRET));
+    assert!(sts.requests().is_empty(), "{:?}", sts.requests());
+    assert!(home.cache_files().is_empty());
+    stderr
+}
+
+#[test]
+fn an_unknown_profile_lists_the_ones_that_exist() {
+    let stderr = refused("", &["--profile", "prod"]);
+    assert!(stderr.contains("profile \"prod\" is not in"), "{stderr}");
+    assert!(stderr.contains("known: base, build, plain"), "{stderr}");
+}
+
+#[test]
+fn a_role_without_a_source_says_to_add_one() {
+    let stderr = refused(
+        "[profile lost]\nrole_arn = arn:aws:iam::1:role/x\n",
+        &["--profile", "lost"],
+    );
+    assert!(
+        stderr.contains("has role_arn but no source_profile or credential_source"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_source_profile_loop_is_refused() {
+    let config = "[profile ping]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = pong\n\n\
+                  [profile pong]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = ping\n";
+    let stderr = refused(config, &["--profile", "ping"]);
+    assert!(stderr.contains("loop: ping → pong → ping"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_config_file_is_named_with_its_line() {
+    let stderr = refused("[profile broken\nregion = x\n", &["--profile", "build"]);
+    // The Home's profiles take 18 lines; the broken one is the next.
+    assert!(stderr.contains("cannot parse /"), "{stderr}");
+    assert!(stderr.contains(".aws/config on line 19"), "{stderr}");
+    assert!(stderr.contains("must end with ']'"), "{stderr}");
+}
+
+#[test]
+fn an_mfa_code_that_is_not_six_digits_is_refused_before_any_call() {
+    let stderr = refused("", &["--profile", "build", "--mfa-token", "12345x"]);
+    assert!(stderr.contains("six digits"), "{stderr}");
+    assert!(!stderr.contains("12345x"), "{stderr}");
+}
+
+#[test]
+fn a_failing_mfa_process_is_one_line() {
+    let config = format!(
+        "[profile scripted]\nrole_arn = {ROLE}\nsource_profile = base\nmfa_serial = {SERIAL}\n\
+         mfa_process = exit 3\n"
+    );
+    let stderr = refused(&config, &["--profile", "scripted"]);
+    assert!(stderr.contains("mfa_process failed"), "{stderr}");
+}
+
+#[test]
+fn mfa_process_supplies_the_code() {
+    let sts = StandIn::start(vec![standin::session()]);
+    let home = Home::new(&format!(
+        "[profile scripted]\nrole_arn = {ROLE}\nsource_profile = base\nmfa_serial = {SERIAL}\n\
+         mfa_process = echo 424242\n"
+    ));
+    let (out, _, stderr) = run(home.xtask(&sts.endpoint(), &["creds", "--profile", "scripted"]));
+    assert!(out.status.success(), "{stderr}");
+    let calls = sts.requests();
+    assert_eq!(calls[0]["TokenCode"], "424242");
+    assert_eq!(calls[0]["SerialNumber"], SERIAL);
+}
