@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: times `creds` (cache hit, fresh AssumeRole) next to the original
 //! Makefile's step (three `aws configure get` and `aws sts assume-role`), all against one
-//! moto server on loopback, and prints the medians with the goals.
+//! moto server on loopback, and prints the medians with the goals. `cargo xtask bench
+//! local` times warm runs of the whole offline rehearsal, `cargo xtask build --local`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -11,9 +12,20 @@ use xshell::Shell;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Runs of each case; the median is reported.
-    #[arg(long, default_value_t = 10)]
-    runs: usize,
+    /// What to time.
+    #[arg(value_enum, default_value_t = Case::Creds)]
+    case: Case,
+    /// Runs of each case; the median is reported (default: 10 for creds, 3 for local).
+    #[arg(long)]
+    runs: Option<usize>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Case {
+    /// `creds` with a cache hit and a fresh AssumeRole, next to the Makefile's step.
+    Creds,
+    /// `build --local`, warm: the whole offline rehearsal (goal: 30 s at most).
+    Local,
 }
 
 const CONFIG: &str = "[profile bench]\nrole_arn = arn:aws:iam::123456789012:role/bench\n\
@@ -25,86 +37,130 @@ aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
 
 impl Args {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        if self.runs == 0 {
+        let runs = self.runs.unwrap_or(match self.case {
+            Case::Creds => 10,
+            Case::Local => 3,
+        });
+        if runs == 0 {
             bail!("--runs must be at least 1");
         }
-        let python = std::env::var_os("PACKER_ECS_PYTHON").unwrap_or_else(|| "python3".into());
-        let aws = std::env::var_os("PACKER_ECS_AWS").unwrap_or_else(|| "aws".into());
-        let moto = crate::moto::Moto::start(Path::new(&python))?;
-        let home = sh.create_temp_dir().context("create a temporary HOME")?;
-        let home = home.path();
-        std::fs::create_dir_all(home.join(".aws")).context("create the temporary ~/.aws")?;
-        std::fs::write(home.join(".aws/config"), CONFIG).context("write ~/.aws/config")?;
-        std::fs::write(home.join(".aws/credentials"), CREDENTIALS)
-            .context("write ~/.aws/credentials")?;
-        let xtask = std::env::current_exe().context("find the xtask binary")?;
-        let script = crate::project_root().join("xtask/bench/makefile_step.sh");
-        let base = |program: &Path| {
-            let mut cmd = Command::new(program);
-            cmd.env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("HOME", home)
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .env("AWS_ENDPOINT_URL", moto.endpoint())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped());
-            cmd
-        };
-        let creds = || {
-            let mut cmd = base(&xtask);
-            cmd.args([
-                "creds",
-                "--profile",
-                "bench",
-                "--mfa-token",
-                "123456",
-                "--quiet",
-            ]);
-            cmd
-        };
-        let cache = home.join(".aws/cli/cache");
-        let makefile = time(
-            self.runs,
-            || {
-                let mut cmd = base(Path::new("bash"));
-                cmd.arg(&script)
-                    .env("AWS", &aws)
-                    .env("AWS_PROFILE", "bench")
-                    .env("SOURCE_PROFILE", "base")
-                    .env("MFA_CODE", "123456");
-                cmd
-            },
-            || Ok(()),
-        )?;
-        let fresh = time(self.runs, creds, || {
-            // Each run finds no cached session.
-            match std::fs::remove_dir_all(&cache) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-                _ => Ok(()),
-            }
-        })?;
-        let hit = time(self.runs, creds, || Ok(()))?;
-        // Other work on the machine slows the Python CLI far more than xtask: say how busy it was.
-        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-        let load = load
-            .split_whitespace()
-            .next()
-            .unwrap_or("unknown")
-            .to_string();
-        println!(
-            "median of {} runs against moto at {} (load average {load}):",
-            self.runs,
-            moto.endpoint()
-        );
-        println!(
-            "  Makefile step (3 × aws configure get + aws sts assume-role): {}",
-            ms(makefile)
-        );
-        report("creds, fresh AssumeRole", fresh, makefile, 5);
-        report("creds, cache hit", hit, makefile, 10);
-        Ok(())
+        match self.case {
+            Case::Creds => creds(sh, runs),
+            Case::Local => local(sh, runs),
+        }
     }
+}
+
+/// Warm runs of `xtask build --local`, outputs in a scratch folder; one run first so
+/// that set-up (installs, the first packer start) is not counted.
+fn local(sh: &Shell, runs: usize) -> anyhow::Result<()> {
+    let root = sh.create_temp_dir().context("create a scratch folder")?;
+    let xtask = std::env::current_exe().context("find the xtask binary")?;
+    let rehearsal = || {
+        let mut cmd = Command::new(&xtask);
+        cmd.args(["build", "--local", "--root"])
+            .arg(root.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    time(1, rehearsal, || Ok(()))?;
+    let median = time(runs, rehearsal, || Ok(()))?;
+    println!(
+        "median of {runs} warm runs of `cargo xtask build --local` (load average {}): {:.1} s \
+         (goal ≤ 30 s: {})",
+        load_average(),
+        median.as_secs_f64(),
+        if median <= Duration::from_secs(30) {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
+    Ok(())
+}
+
+fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace()
+        .next()
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+fn creds(sh: &Shell, runs: usize) -> anyhow::Result<()> {
+    let python = crate::setup::moto_python(sh)?;
+    let aws = crate::setup::aws_cli(sh)?;
+    let moto = crate::moto::Moto::start(&python)?;
+    let home = sh.create_temp_dir().context("create a temporary HOME")?;
+    let home = home.path();
+    std::fs::create_dir_all(home.join(".aws")).context("create the temporary ~/.aws")?;
+    std::fs::write(home.join(".aws/config"), CONFIG).context("write ~/.aws/config")?;
+    std::fs::write(home.join(".aws/credentials"), CREDENTIALS)
+        .context("write ~/.aws/credentials")?;
+    let xtask = std::env::current_exe().context("find the xtask binary")?;
+    let script = crate::project_root().join("xtask/bench/makefile_step.sh");
+    let base = |program: &Path| {
+        let mut cmd = Command::new(program);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    let creds = || {
+        let mut cmd = base(&xtask);
+        cmd.args([
+            "creds",
+            "--profile",
+            "bench",
+            "--mfa-token",
+            "123456",
+            "--quiet",
+        ]);
+        cmd
+    };
+    let cache = home.join(".aws/cli/cache");
+    let makefile = time(
+        runs,
+        || {
+            let mut cmd = base(Path::new("bash"));
+            cmd.arg(&script)
+                .env("AWS", &aws)
+                .env("AWS_PROFILE", "bench")
+                .env("SOURCE_PROFILE", "base")
+                .env("MFA_CODE", "123456");
+            cmd
+        },
+        || Ok(()),
+    )?;
+    let fresh = time(runs, creds, || {
+        // Each run finds no cached session.
+        match std::fs::remove_dir_all(&cache) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    })?;
+    let hit = time(runs, creds, || Ok(()))?;
+    // Other work on the machine slows the Python CLI far more than xtask: say how busy it was.
+    let load = load_average();
+    println!(
+        "median of {} runs against moto at {} (load average {load}):",
+        runs,
+        moto.endpoint()
+    );
+    println!(
+        "  Makefile step (3 × aws configure get + aws sts assume-role): {}",
+        ms(makefile)
+    );
+    report("creds, fresh AssumeRole", fresh, makefile, 5);
+    report("creds, cache hit", hit, makefile, 10);
+    Ok(())
 }
 
 /// The median wall time of `runs` runs of `make()`, with `before()` ahead of each; the
