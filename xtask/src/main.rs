@@ -39,6 +39,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
+    bin_name = "cargo xtask",
     about = "Build and test the packer-ecs AMI",
     version
 )]
@@ -65,7 +66,7 @@ enum Command {
     Clean(clean::Args),
     /// Install what the tests need, then run them.
     Test(test::Args),
-    /// Time `creds` against the original Makefile's credential step (on moto).
+    /// Time `creds` against the Makefile's credential step, or the offline rehearsal.
     Bench(bench::Args),
 }
 
