@@ -213,7 +213,14 @@ fn creds_source_name(creds: &Credentials) -> String {
 #[allow(dead_code)] // called by `cargo xtask check`
 pub(crate) fn describe(opts: &Opts) -> anyhow::Result<String> {
     let Some(name) = profile_name(opts) else {
-        return Ok(describe_default_chain());
+        // Nothing here can prompt: resolve the chain, so that "none found" fails the check
+        // as it would fail the build.
+        let session = runtime()?.block_on(default_chain())?;
+        return Ok(format!(
+            "{} ({})",
+            session.identity,
+            masked(&session.access_key_id)
+        ));
     };
     let profiles = runtime()?.block_on(profile::load())?;
     describe_profile(&profiles, &name)
@@ -269,22 +276,6 @@ fn own_kind(profiles: &dyn Profiles, profile: &str) -> String {
     } else {
         "none found in the profile".into()
     }
-}
-
-fn describe_default_chain() -> String {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let source = if let Some(id) = var("AWS_ACCESS_KEY_ID") {
-        format!("environment ({})", masked(&id))
-    } else if var("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() {
-        "web identity token".into()
-    } else if var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
-        || var("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
-    {
-        "ECS container endpoint".into()
-    } else {
-        "default profile or instance metadata (not resolved yet)".into()
-    };
-    format!("default chain: {source}")
 }
 
 /// A key id shown as `AKIA…WXYZ`: enough to tell keys apart, never a secret.

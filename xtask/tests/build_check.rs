@@ -64,3 +64,43 @@ fn check_shows_the_tools_and_the_role_a_build_would_assume_without_prompting() {
     assert!(creds.contains("mfa/alice"), "{table}");
     assert!(!table.contains("base-secret"));
 }
+
+#[test]
+fn without_a_profile_check_resolves_the_default_chain_and_fails_when_it_finds_nothing() {
+    let home = TempDir::new("home");
+    let template = template().display().to_string();
+    let run = |with_keys: bool| {
+        let mut cmd = xtask(home.path(), None, &["check", "--template", &template]);
+        if !with_keys {
+            cmd.env_remove("AWS_ACCESS_KEY_ID")
+                .env_remove("AWS_SECRET_ACCESS_KEY");
+        }
+        cmd.stdin(Stdio::null()).output().unwrap()
+    };
+
+    let found = run(true);
+    let table = String::from_utf8_lossy(&found.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.contains("credentials"))
+        .unwrap_or_default();
+    assert!(found.status.success(), "{table}");
+    // Which key, told apart by its ends, never the whole id nor the secret.
+    assert!(row.starts_with('✓') && row.contains("AKID…TEST"), "{table}");
+    assert!(
+        !table.contains(ACCESS_KEY) && !table.contains(SECRET_KEY),
+        "{table}"
+    );
+
+    let none = run(false);
+    let table = String::from_utf8_lossy(&none.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.contains("credentials"))
+        .unwrap_or_default();
+    assert!(!none.status.success(), "{table}");
+    assert!(
+        row.starts_with('✗') && row.contains("no AWS credentials found"),
+        "{table}"
+    );
+}
