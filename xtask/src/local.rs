@@ -173,19 +173,7 @@ pub(crate) fn run(sh: &Shell, request: Request) -> anyhow::Result<()> {
              (run it as root, e.g. in a container or VM)"
         );
     }
-    setup::apt(
-        sh,
-        &[
-            setup::PACKER,
-            setup::SSHD,
-            setup::SSH_KEYGEN,
-            setup::SUDO,
-            setup::UNSHARE,
-            setup::JQ,
-            setup::CURL,
-            setup::TZDATA,
-        ],
-    )?;
+    setup::apt(sh, setup::REHEARSAL)?;
     let python = setup::moto_python(sh)?;
     child::catch_interrupts();
 

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
 /// A program the project needs and the Debian package that provides it.
+#[derive(Clone, Copy)]
 pub(crate) struct Package {
     pub(crate) program: &'static str,
     pub(crate) package: &'static str,
@@ -51,6 +52,11 @@ pub(crate) const UNSHARE: Package = Package {
     program: "unshare",
     package: "util-linux",
 };
+
+/// What `cargo xtask build --local` needs: packer, and the sandboxed build instance's sshd,
+/// sudo and namespaces, with the host's jq, curl and time zones its scripts use.
+pub(crate) const REHEARSAL: &[Package] =
+    &[PACKER, SSHD, SSH_KEYGEN, SUDO, UNSHARE, JQ, CURL, TZDATA];
 
 fn present(program: &str) -> bool {
     if program.contains('/') {

@@ -16,20 +16,8 @@ pub(crate) struct Args {
 
 impl Args {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        setup::apt(
-            sh,
-            &[
-                setup::PACKER,
-                setup::SHELLCHECK,
-                setup::SSHD,
-                setup::SSH_KEYGEN,
-                setup::SUDO,
-                setup::UNSHARE,
-                setup::JQ,
-                setup::CURL,
-                setup::TZDATA,
-            ],
-        )?;
+        // One apt-get run for all: the rehearsal's tools, and shellcheck for the scripts.
+        setup::apt(sh, &[setup::REHEARSAL, &[setup::SHELLCHECK]].concat())?;
         let python = setup::moto_python(sh)?;
         let aws = setup::aws_cli(sh)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
