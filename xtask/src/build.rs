@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use xshell::Shell;
 
 use crate::packer::{self, OnError};
-use crate::{child, git, local, manifest, outputs, session};
+use crate::{child, git, local, manifest, outputs, session, timefmt};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -41,7 +41,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "TZ")]
     timezone: Option<String>,
     /// Refuse a session that ends sooner than this (`90s`, `30m`, `2h`).
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = timefmt::parse_duration)]
     min_ttl: Duration,
     #[command(flatten)]
     outputs: outputs::OutputOpts,
@@ -233,42 +233,9 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `90s`, `30m`, `2h` (a bare number is minutes).
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30m"))?;
-    let secs = match unit {
-        "s" => number,
-        "" | "m" => number * 60,
-        "h" => number * 3600,
-        _ => {
-            return Err(format!(
-                "{text:?} is not a duration like 30m (units: s, m, h)"
-            ));
-        }
-    };
-    Ok(Duration::from_secs(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_take_seconds_minutes_and_hours() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
-        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(2700)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("3d").is_err());
-    }
 
     #[test]
     fn a_session_ending_before_the_minimum_is_refused() {

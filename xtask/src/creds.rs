@@ -17,9 +17,10 @@ pub(crate) struct Args {
     /// How to print the session.
     #[arg(long, value_enum, default_value_t = Format::Env)]
     format: Format,
-    /// Minutes the session must still last; a cached one with less is renewed.
-    #[arg(long, value_name = "MINUTES", default_value_t = 15)]
-    min_ttl: u64,
+    /// How long the session must still last (`90s`, `15m`, `2h`); a cached one with less
+    /// is renewed.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = crate::timefmt::parse_duration)]
+    min_ttl: Duration,
     /// Print no summary on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -27,7 +28,7 @@ pub(crate) struct Args {
 
 impl Args {
     pub(crate) fn run(self, _sh: &Shell) -> anyhow::Result<()> {
-        let session = session::resolve(&self.opts, Duration::from_secs(self.min_ttl * 60))?;
+        let session = session::resolve(&self.opts, self.min_ttl)?;
         let text = export::render(self.format, &session.env());
         let mut stdout = std::io::stdout().lock();
         match stdout

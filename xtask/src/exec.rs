@@ -12,9 +12,10 @@ use crate::session::{self, Opts};
 pub(crate) struct Args {
     #[command(flatten)]
     opts: Opts,
-    /// Minutes the session must still last; a cached one with less is renewed.
-    #[arg(long, value_name = "MINUTES", default_value_t = 15)]
-    min_ttl: u64,
+    /// How long the session must still last (`90s`, `15m`, `2h`); a cached one with less
+    /// is renewed.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = crate::timefmt::parse_duration)]
+    min_ttl: Duration,
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -22,7 +23,7 @@ pub(crate) struct Args {
 
 impl Args {
     pub(crate) fn run(self, _sh: &Shell) -> anyhow::Result<()> {
-        let session = session::resolve(&self.opts, Duration::from_secs(self.min_ttl * 60))?;
+        let session = session::resolve(&self.opts, self.min_ttl)?;
         let (program, args) = self
             .command
             .split_first()

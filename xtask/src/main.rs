@@ -84,7 +84,10 @@ impl std::fmt::Display for Exit {
 impl std::error::Error for Exit {}
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
     let result = xshell::Shell::new()
         .map_err(anyhow::Error::from)
         .and_then(|sh| {
@@ -111,6 +114,25 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Help and version print as clap has them; a mistake on the command line is one line,
+/// like every other error, with where to look.
+fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+    }
+    let text = err.render().to_string();
+    let first = text.lines().next().unwrap_or("error: invalid arguments");
+    eprintln!("{first} (see --help)");
+    ExitCode::from(2)
 }
 
 /// The repository root: packer always runs from here, so relative paths in the template

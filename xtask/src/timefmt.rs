@@ -1,4 +1,7 @@
-//! UTC timestamps without a date crate: RFC 3339 for the outputs, a compact form for tags.
+//! Time as text without a date crate: RFC 3339 UTC timestamps for the outputs, a compact
+//! form for tags, and the durations flags take (`--min-ttl 30m`).
+
+use std::time::Duration;
 
 /// Seconds since the epoch → `2026-11-21T09:30:00Z`.
 pub(crate) fn rfc3339(secs: i64) -> String {
@@ -43,9 +46,47 @@ fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     )
 }
 
+/// `90s`, `30m`, `2h`; a bare number is minutes. For clap's `value_parser`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_secs = match unit {
+        "s" => 1,
+        "" | "m" => 60,
+        "h" => 3600,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration like 30m (units: s, m, h)"
+            ));
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_secs))
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is not a duration like 30m"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_take_seconds_minutes_and_hours_and_never_overflow() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(2700)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3d").is_err());
+        assert!(parse_duration("-5m").is_err());
+        assert!(parse_duration("99999999999999999h").is_err());
+        assert!(parse_duration("999999999999999999999").is_err());
+    }
 
     #[test]
     fn epoch_seconds_become_utc_dates() {

@@ -92,3 +92,26 @@ fn mfa_process_supplies_the_code() {
     assert_eq!(calls[0]["TokenCode"], "424242");
     assert_eq!(calls[0]["SerialNumber"], SERIAL);
 }
+
+#[test]
+fn a_min_ttl_too_large_to_count_is_one_line_not_a_crash() {
+    for args in [
+        &["creds", "--min-ttl", "99999999999999999h"][..],
+        &["exec", "--min-ttl", "999999999999999999", "--", "true"],
+        &["build", "--min-ttl", "99999999999999999h"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("is not a duration like 30m"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
