@@ -59,22 +59,6 @@ pub(crate) struct Args {
 impl Args {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let cwd = std::env::current_dir().context("read the current folder")?;
-        if self.local {
-            return local::run(
-                sh,
-                local::Request {
-                    build_args: std::env::args_os()
-                        .skip_while(|arg| arg != "build")
-                        .skip(1)
-                        .filter(|arg| arg != "--local")
-                        .collect(),
-                    region: self.region.clone().unwrap_or_else(|| "us-east-1".into()),
-                    timezone: self.timezone.clone(),
-                    place: self.place.dir(),
-                    tag_given: self.outputs.tag.is_some(),
-                },
-            );
-        }
         let mut vars = Vec::new();
         for (key, value) in [
             ("region", &self.region),
@@ -92,6 +76,28 @@ impl Args {
             .rev()
             .find(|(key, _)| key == "region")
             .map(|(_, value)| value.clone());
+        if self.local {
+            let var = |name: &str| {
+                vars.iter()
+                    .rev()
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| value.clone())
+            };
+            return local::run(
+                sh,
+                local::Request {
+                    build_args: std::env::args_os()
+                        .skip_while(|arg| arg != "build")
+                        .skip(1)
+                        .filter(|arg| arg != "--local")
+                        .collect(),
+                    region: region.unwrap_or_else(|| "us-east-1".into()),
+                    timezone: var("timezone"),
+                    place: self.place.dir(),
+                    tag_given: self.outputs.tag.is_some(),
+                },
+            );
+        }
         let plan = Plan {
             template: self
                 .template

@@ -91,12 +91,24 @@ pub(crate) fn write_profile(dir: &Path, region: &str) -> anyhow::Result<(PathBuf
 pub(crate) struct Background {
     child: Child,
     name: &'static str,
+    /// Where its stdout and stderr go, to quote when it dies early.
+    log: PathBuf,
 }
 
 impl Background {
-    pub(crate) fn spawn(name: &'static str, mut command: Command) -> anyhow::Result<Background> {
+    pub(crate) fn spawn(
+        name: &'static str,
+        mut command: Command,
+        log: PathBuf,
+    ) -> anyhow::Result<Background> {
         use std::os::unix::process::CommandExt;
-        command.process_group(0).stdin(Stdio::null());
+        let file =
+            std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
+        command
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file);
         // SAFETY: prctl is async-signal-safe. Should xtask die without running its
         // destructors (SIGKILL), the kernel stops the stand-in too.
         unsafe {
@@ -106,12 +118,19 @@ impl Background {
             });
         }
         let child = command.spawn().with_context(|| format!("start {name}"))?;
-        Ok(Background { child, name })
+        Ok(Background { child, name, log })
     }
 
     pub(crate) fn check_running(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {
-            bail!("{} exited early ({status})", self.name);
+            // The log dies with the rehearsal's folder: say what it said now.
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let said: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+            bail!(
+                "{} exited early ({status}): {}",
+                self.name,
+                said[said.len().saturating_sub(3)..].join(" | ")
+            );
         }
         Ok(())
     }
@@ -195,13 +214,11 @@ pub(crate) fn run(sh: &Shell, request: Request) -> anyhow::Result<()> {
     let ssh_port = moto::free_port()?;
     let mut instance = Background::spawn(
         "the sandboxed build instance",
-        logged(
-            enter(
-                &state,
-                &["sandbox-sshd", &ssh_port.to_string(), public_key.trim()],
-            ),
-            &work.path().join("instance.log"),
-        )?,
+        enter(
+            &state,
+            &["sandbox-sshd", &ssh_port.to_string(), public_key.trim()],
+        ),
+        work.path().join("instance.log"),
     )?;
     wait_for_port(ssh_port, &mut instance)?;
     say(&format!(
@@ -329,12 +346,6 @@ fn enter(state: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(crate::project_root().join("xtask/sandbox/enter.sh"));
     command.arg(state).args(args);
     command
-}
-
-fn logged(mut command: Command, log: &Path) -> anyhow::Result<Command> {
-    let file = std::fs::File::create(log).with_context(|| format!("create {}", log.display()))?;
-    command.stdout(file.try_clone()?).stderr(file);
-    Ok(command)
 }
 
 /// Runs one of `xtask/sandbox/checks/` inside the sandbox and returns what it printed.
@@ -516,6 +527,32 @@ fn strip_ansi(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stand_in_that_dies_early_is_reported_with_what_it_said() {
+        let dir = std::env::temp_dir().join(format!("xtask-bg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            "echo starting; echo 'unshare: permission denied' >&2; exit 3",
+        ]);
+        let mut early = Background::spawn("the test stand-in", command, dir.join("log")).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let err = loop {
+            if let Err(err) = early.check_running() {
+                break err.to_string();
+            }
+            assert!(Instant::now() < deadline, "the stand-in did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(
+            err,
+            "the test stand-in exited early (exit status: 3): starting | unshare: permission denied"
+        );
+        drop(early);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_failed_build_names_the_script_its_status_and_what_it_said() {
