@@ -93,7 +93,7 @@ fn leftovers(pid: u32) -> Vec<String> {
 fn the_rehearsal_passes_every_check_and_leaves_nothing_behind() {
     let home = TempDir::new("local-home");
     let root = TempDir::new("local-root");
-    let child = rehearsal(home.path(), root.path(), &["--timezone", "Europe/Paris"])
+    let child = rehearsal(home.path(), root.path(), &["--var", "timezone=Europe/Paris"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
