@@ -42,6 +42,17 @@ unit_set() {
     printf '%s\n' "$3" >"$state/units/$1.$2"
 }
 
+# ecs.service is ordered After=cloud-final.service: while cloud-final runs (units/
+# cloud-final.active says "activating": the sandbox is running user data) a start of ecs
+# only queues a job, and the agent stays down.
+start_unit() {
+    if [[ "$1" == ecs && "$(unit_get cloud-final active)" == activating ]]; then
+        unit_set ecs active activating
+    else
+        unit_set "$1" active active
+    fi
+}
+
 systemctl_main() {
     local verb="" now=false units=() arg
     for arg in "$@"; do
@@ -55,13 +66,13 @@ systemctl_main() {
     case "$verb" in
     daemon-reload | reset-failed) ;;
     start | restart | reload | try-restart)
-        for unit in "${units[@]}"; do unit_set "$unit" active active; done ;;
+        for unit in "${units[@]}"; do start_unit "$unit"; done ;;
     stop)
         for unit in "${units[@]}"; do unit_set "$unit" active inactive; done ;;
     enable)
         for unit in "${units[@]}"; do
             unit_set "$unit" enabled enabled
-            if $now; then unit_set "$unit" active active; fi
+            if $now; then start_unit "$unit"; fi
         done ;;
     disable)
         for unit in "${units[@]}"; do
