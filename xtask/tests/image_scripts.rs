@@ -226,7 +226,7 @@ fn packages_update_the_system_except_docker_and_ecs_and_install_the_helpers() {
 }
 
 #[test]
-fn cleanup_stops_ecs_disables_docker_and_resets_per_instance_state() {
+fn cleanup_stops_ecs_disables_ecs_and_docker_at_boot_and_resets_per_instance_state() {
     let sandbox = Sandbox::new("cleanup");
     // What a build instance has by the time clean-up runs.
     sandbox.seed("/var/log/ecs/ecs-agent.log", "registered to default\n");
@@ -252,6 +252,9 @@ fn cleanup_stops_ecs_disables_docker_and_resets_per_instance_state() {
     assert_eq!(text(&docker.stdout).trim(), "disabled");
     let ecs = sandbox.run(&[], &["systemctl", "is-active", "ecs"]);
     assert_eq!(text(&ecs.stdout).trim(), "inactive");
+    // Enabled, ecs.service would start at boot, pull Docker in and join "default".
+    let ecs = sandbox.run(&[], &["systemctl", "is-enabled", "ecs"]);
+    assert_eq!(text(&ecs.stdout).trim(), "disabled");
 
     for gone in [
         "/var/log/ecs/ecs-agent.log",
