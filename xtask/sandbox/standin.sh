@@ -169,6 +169,7 @@ mount_main() {
         while read -r source target type options rest; do
             [[ -z "$source" || "$source" == \#* ]] && continue
             case "$source" in LABEL=* | /dev/xvd* | /dev/nvme*) ;; *) continue ;; esac
+            [[ ",$options," == *,noauto,* ]] && continue
             if is_fake_source "$source"; then
                 record_mount "$source" "$target" "$type" "$options" || return $?
             elif [[ ",$options," != *,nofail,* ]]; then
@@ -198,11 +199,17 @@ umount_main() {
     real "$@"
 }
 
+# /data is itself a bind mount of the sandbox, so the real mountpoint would always say yes:
+# for it the answer is whether mount mounted the data volume there.
 mountpoint_main() {
     local target="${*: -1}"
     if [[ -f "$state/mounts" ]] && grep -q " ${target%/} " "$state/mounts"; then
         [[ "$1" == -q ]] || echo "$target is a mountpoint"
         return 0
+    fi
+    if [[ "${target%/}" == /data ]]; then
+        [[ "$1" == -q ]] || echo "$target is not a mountpoint"
+        return 32
     fi
     real "$@"
 }
