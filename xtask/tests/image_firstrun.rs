@@ -323,8 +323,7 @@ fn run_inside_cloud_final_it_fails_at_once_naming_systemd_run_instead_of_waiting
 }
 
 #[test]
-fn a_proxy_url_that_could_break_out_of_its_config_files_is_refused_before_anything_is_written()
-{
+fn a_proxy_url_that_could_break_out_of_its_config_files_is_refused_before_anything_is_written() {
     let sandbox = Sandbox::new("firstrun-bad-proxy");
     for proxy in [
         "proxy.internal:3128",
