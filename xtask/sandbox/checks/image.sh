@@ -10,15 +10,8 @@ set -euo pipefail
 want_zone="${1:-}"
 calls=/run/sandbox/calls.log
 
-check() {
-    local what="$1" detail
-    shift
-    if detail="$("$@" 2>&1)"; then
-        printf 'ok\t%s\t%s\n' "$what" "${detail//$'\n'/ }"
-    else
-        printf 'fail\t%s\t%s\n' "$what" "${detail//$'\n'/ }"
-    fi
-}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 data_volume() {
     local lines
