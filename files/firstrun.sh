@@ -5,9 +5,11 @@
 # reports that it joined the cluster. Safe to run again: settings are replaced, never
 # appended twice.
 #
-# Run it from user data or cfn-init as root. The ECS agent's unit starts after
-# cloud-final, which is what runs user data: this script starts it with --no-block and
-# only polls the agent, bounded by HEALTH_CHECK_TIMEOUT, so it never waits on itself.
+# Run it as root, but never inside cloud-final: ecs.service is ordered after
+# cloud-final.service, which is what runs user data (and cfn-init called from it), so the
+# agent cannot start until this script has exited. User data and cfn-init start it in a
+# unit of its own instead (systemd-run --no-block --property=After=cloud-final.service,
+# see README); run inside cloud-final it fails at once, saying so.
 #
 # Environment:
 #   ECS_CLUSTER           (required) the cluster to join
@@ -31,6 +33,24 @@ region="${AWS_DEFAULT_REGION:-}"
 timeout="${HEALTH_CHECK_TIMEOUT:-300}"
 if [[ ! "$timeout" =~ ^[1-9][0-9]*$ ]]; then
     echo "error: HEALTH_CHECK_TIMEOUT must be a whole number of seconds, not \"$timeout\"" >&2
+    exit 1
+fi
+# The proxy URL goes into a systemd drop-in (where % starts a specifier and " ends the
+# value) and into TOML (where \ escapes): refuse what could break out of either. The URL
+# itself is not echoed: it may carry a password.
+if [[ -n "$proxy" && ! "$proxy" =~ ^https?://[^\"[:space:]%\\]+$ ]]; then
+    echo "error: PROXY_URL must be a URL like http://proxy.example:3128 (http or https, without spaces, quotes, % or backslashes)" >&2
+    exit 1
+fi
+# Inside cloud-final the agent's start waits for this script, which would wait for the
+# agent until HEALTH_CHECK_TIMEOUT. Ask for cloud-final's state rather than look at our
+# own cgroup or $INVOCATION_ID: a oneshot unit stays "activating" until the program it
+# started exits, so this holds however user data called us (su -, runuser -l or
+# systemd-run --scope put a process into another cgroup without ending the wait, and every
+# service, a transient one too, has an INVOCATION_ID). The systemd-run way orders its unit
+# After=cloud-final.service, so it finds cloud-final active (or failed), never activating.
+if [[ "$(systemctl is-active cloud-final.service 2>/dev/null || true)" == activating ]]; then
+    echo "error: firstrun cannot run inside cloud-final (user data, cfn-init): the ECS agent starts only after it; start it with systemd-run --no-block --property=After=cloud-final.service (see README)" >&2
     exit 1
 fi
 # Traffic that must never go through the proxy: instance metadata, the task metadata and
@@ -112,7 +132,7 @@ systemctl daemon-reload
 amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c "file:$cwagent_config" -s
 systemctl enable --now docker
 if $docker_changed; then systemctl restart docker; fi
-# --no-block: ecs.service is ordered after cloud-final, which may be what runs us.
+# --no-block: the health check below reports progress while the agent starts.
 systemctl enable --now --no-block ecs
 
 metadata=http://localhost:51678/v1/metadata

@@ -71,6 +71,10 @@ source "amazon-ebs" "ecs" {
   ssh_keypair_name     = var.ssh_keypair_name
   ssh_private_key_file = var.ssh_private_key_file
   ssh_timeout          = var.ssh_timeout
+  # A temporary key pair of type ed25519: AL2023's crypto policy refuses ssh-rsa (SHA-1)
+  # signatures, which older SSH clients, Go's among them, make with an RSA key. Packer 1.6.6
+  # accepts the setting but still asks EC2 for an RSA pair (its CreateKeyPair has no KeyType).
+  temporary_key_pair_type = "ed25519"
 
   tags          = local.tags
   snapshot_tags = local.tags

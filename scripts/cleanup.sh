@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cleanup.sh: leaves the image as a fresh instance should find it. Stops the ECS agent
 # (which joined the "default" cluster while building) and Docker, prunes Docker, keeps
-# Docker from starting at boot (the first-run script starts it), removes Docker and ECS
+# both from starting at boot (the first-run script starts them; ecs.service alone, wanted
+# by multi-user.target, would start Docker too and join "default"), removes Docker and ECS
 # logs and the agent's saved state, and resets per-instance state: cloud-init's data,
 # SSH host keys, machine-id, the build's authorized key.
 # Not `set -e`: every step is tried even when an earlier one fails (a service that is not
@@ -19,7 +20,7 @@ step() {
 step systemctl stop ecs
 step docker system prune --all --force --volumes
 step systemctl stop docker docker.socket
-step systemctl disable docker docker.socket
+step systemctl disable ecs docker docker.socket
 
 step rm -rf /var/log/ecs /var/lib/ecs/data
 step mkdir -p /var/log/ecs /var/lib/ecs/data

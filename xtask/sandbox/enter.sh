@@ -28,6 +28,9 @@
 #   it xvdcy), "none" = no data volume.
 # - STATE_DIR/agent containing "never": the stand-in ECS agent API never answers; otherwise
 #   it reports {"Cluster": ECS_CLUSTER of /etc/ecs/ecs.config} once ecs was started.
+# - STATE_DIR/units/<unit>.{enabled,active}: the stand-in systemctl's unit states.
+#   units/cloud-final.active containing "activating" means user data is running: a start of
+#   ecs (ordered after cloud-final) then only queues, and the agent API stays down.
 # - `sandbox-sshd PORT PUBLIC_KEY` (on PATH inside) runs sshd on 127.0.0.1:PORT for
 #   ec2-user (passwordless sudo), host key kept in STATE_DIR.
 set -euo pipefail

@@ -42,6 +42,17 @@ unit_set() {
     printf '%s\n' "$3" >"$state/units/$1.$2"
 }
 
+# ecs.service is ordered After=cloud-final.service: while cloud-final runs (units/
+# cloud-final.active says "activating": the sandbox is running user data) a start of ecs
+# only queues a job, and the agent stays down.
+start_unit() {
+    if [[ "$1" == ecs && "$(unit_get cloud-final active)" == activating ]]; then
+        unit_set ecs active activating
+    else
+        unit_set "$1" active active
+    fi
+}
+
 systemctl_main() {
     local verb="" now=false units=() arg
     for arg in "$@"; do
@@ -55,13 +66,13 @@ systemctl_main() {
     case "$verb" in
     daemon-reload | reset-failed) ;;
     start | restart | reload | try-restart)
-        for unit in "${units[@]}"; do unit_set "$unit" active active; done ;;
+        for unit in "${units[@]}"; do start_unit "$unit"; done ;;
     stop)
         for unit in "${units[@]}"; do unit_set "$unit" active inactive; done ;;
     enable)
         for unit in "${units[@]}"; do
             unit_set "$unit" enabled enabled
-            if $now; then unit_set "$unit" active active; fi
+            if $now; then start_unit "$unit"; fi
         done ;;
     disable)
         for unit in "${units[@]}"; do
@@ -158,6 +169,7 @@ mount_main() {
         while read -r source target type options rest; do
             [[ -z "$source" || "$source" == \#* ]] && continue
             case "$source" in LABEL=* | /dev/xvd* | /dev/nvme*) ;; *) continue ;; esac
+            [[ ",$options," == *,noauto,* ]] && continue
             if is_fake_source "$source"; then
                 record_mount "$source" "$target" "$type" "$options" || return $?
             elif [[ ",$options," != *,nofail,* ]]; then
@@ -187,11 +199,17 @@ umount_main() {
     real "$@"
 }
 
+# /data is itself a bind mount of the sandbox, so the real mountpoint would always say yes:
+# for it the answer is whether mount mounted the data volume there.
 mountpoint_main() {
     local target="${*: -1}"
     if [[ -f "$state/mounts" ]] && grep -q " ${target%/} " "$state/mounts"; then
         [[ "$1" == -q ]] || echo "$target is a mountpoint"
         return 0
+    fi
+    if [[ "${target%/}" == /data ]]; then
+        [[ "$1" == -q ]] || echo "$target is not a mountpoint"
+        return 32
     fi
     real "$@"
 }

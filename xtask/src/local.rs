@@ -350,17 +350,19 @@ fn enter(state: &Path, args: &[&str]) -> Command {
 
 /// Runs one of `xtask/sandbox/checks/` inside the sandbox and returns what it printed.
 fn in_sandbox(state: &Path, script: &str, args: &[&str]) -> anyhow::Result<String> {
-    // The repository may not be visible inside (under /home, say): hand the script in.
-    let source = crate::project_root()
-        .join("xtask/sandbox/checks")
-        .join(script);
-    let inside = format!("/tmp/check-{script}");
-    std::fs::create_dir_all(state.join("root/tmp"))?;
-    std::fs::copy(
-        &source,
-        state.join("root").join(inside.trim_start_matches('/')),
-    )
-    .with_context(|| format!("copy {} into the sandbox", source.display()))?;
+    // The repository may not be visible inside (under /home, say): hand the checks in,
+    // all of them, for they source lib.sh from their own folder.
+    let source = crate::project_root().join("xtask/sandbox/checks");
+    let copy = state.join("root/tmp/checks");
+    std::fs::create_dir_all(&copy)?;
+    let entries =
+        std::fs::read_dir(&source).with_context(|| format!("read {}", source.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("read {}", source.display()))?;
+        std::fs::copy(entry.path(), copy.join(entry.file_name()))
+            .with_context(|| format!("copy {} into the sandbox", entry.path().display()))?;
+    }
+    let inside = format!("/tmp/checks/{script}");
     let mut all = vec!["bash", inside.as_str()];
     all.extend_from_slice(args);
     let output = enter(state, &all)

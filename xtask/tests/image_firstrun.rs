@@ -268,3 +268,91 @@ fn a_health_check_that_never_sees_the_cluster_times_out_in_one_clear_line() {
     assert!(polls >= 2, "the agent API was polled {polls} times");
     sandbox.assert_gone_and_host_untouched();
 }
+
+/// Nothing under the sandbox's /etc and /opt: the script wrote no file.
+fn assert_nothing_written(sandbox: &Sandbox) {
+    for dir in ["etc", "opt"] {
+        let written: Vec<_> = std::fs::read_dir(sandbox.host_path(dir))
+            .unwrap()
+            .flatten()
+            .collect();
+        assert!(written.is_empty(), "{dir}: {written:?}");
+    }
+}
+
+#[test]
+fn run_inside_cloud_final_it_fails_at_once_naming_systemd_run_instead_of_waiting_for_ecs() {
+    let sandbox = Sandbox::new("firstrun-cloud-final");
+    // User data is running: cloud-final is activating, so a start of ecs only queues.
+    sandbox.set("units/cloud-final.active", "activating\n");
+    let env: Vec<_> = CLUSTER
+        .iter()
+        .map(|&(k, v)| {
+            if k == "HEALTH_CHECK_TIMEOUT" {
+                (k, "3")
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let out = sandbox.script("files/firstrun.sh", &env);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: firstrun cannot run inside cloud-final"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("systemd-run --no-block --property=After=cloud-final.service"),
+        "{stderr}"
+    );
+    assert_eq!(
+        sandbox.calls(),
+        ["systemctl is-active cloud-final.service"],
+        "only the question, no service touched"
+    );
+    assert_nothing_written(&sandbox);
+
+    // Once cloud-final is done (where systemd-run's unit, ordered after it, starts), the
+    // same run joins the cluster.
+    sandbox.set("units/cloud-final.active", "active\n");
+    let out = sandbox.script("files/firstrun.sh", &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    sandbox.assert_gone_and_host_untouched();
+}
+
+#[test]
+fn a_proxy_url_that_could_break_out_of_its_config_files_is_refused_before_anything_is_written() {
+    let sandbox = Sandbox::new("firstrun-bad-proxy");
+    for proxy in [
+        "proxy.internal:3128",
+        "ftp://proxy.internal:21",
+        "http://",
+        "http://proxy\" \"EVIL=1",
+        "http://proxy internal:3128",
+        "http://proxy.internal:3128\nExecStartPre=/bin/sh",
+        "http://%H:3128",
+        "http://proxy\\internal:3128",
+        "http://user:s3cret\"@proxy:3128",
+    ] {
+        let out = sandbox.script("files/firstrun.sh", &with(&[("PROXY_URL", proxy)]));
+        assert_eq!(out.status.code(), Some(1), "{proxy:?} was accepted");
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{proxy:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: PROXY_URL must be a URL like http://proxy.example:3128"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("s3cret"), "the URL's password was shown");
+    }
+    assert!(sandbox.calls().is_empty(), "{:?}", sandbox.calls());
+    assert_nothing_written(&sandbox);
+
+    let out = sandbox.script(
+        "files/firstrun.sh",
+        &with(&[("PROXY_URL", "https://build:pa55@proxy.internal:3128/")]),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    sandbox.assert_gone_and_host_untouched();
+}

@@ -93,6 +93,55 @@ fn storage_without_a_data_volume_fails_with_one_clear_line_and_writes_no_fstab_l
 }
 
 #[test]
+fn storage_refuses_a_volume_that_already_holds_a_filesystem_not_its_own_in_one_line() {
+    let sandbox = Sandbox::new("storage-foreign");
+    // A volume restored from someone's snapshot, attached in the data volume's slot.
+    sandbox.set("filesystems/xvdcy", "TYPE=xfs\nLABEL=backups\n");
+    let out = sandbox.script("scripts/storage.sh", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr,
+        "error: /dev/xvdcy already holds a xfs filesystem labelled \"backups\", not ext4 labelled docker (if it holds nothing you need, wipe it: wipefs -a /dev/xvdcy)\n"
+    );
+    assert!(fstab_lines(&sandbox).is_empty());
+    let calls = sandbox.calls();
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("mkfs") || c.starts_with("mount")),
+        "{calls:?}"
+    );
+
+    // An ext4 volume labelled docker (an earlier run's) is taken as it is.
+    sandbox.set("filesystems/xvdcy", "TYPE=ext4\nLABEL=docker\n");
+    let out = sandbox.script("scripts/storage.sh", &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!sandbox.calls().iter().any(|c| c.starts_with("mkfs")));
+    sandbox.assert_gone_and_host_untouched();
+}
+
+#[test]
+fn storage_fails_in_one_line_when_mount_a_leaves_data_unmounted() {
+    let sandbox = Sandbox::new("storage-unmounted");
+    // An fstab line for the label already there, which mount -a passes over: with nofail a
+    // label it cannot find would be passed over just as silently.
+    sandbox.seed(
+        "/etc/fstab",
+        "LABEL=docker\t/data\text4\tdefaults,noauto,nofail\t0\t2\n",
+    );
+    let out = sandbox.script("scripts/storage.sh", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr,
+        "error: /data is not mounted after mount -a (see the LABEL=docker line in /etc/fstab and: blkid /dev/xvdcy)\n"
+    );
+    assert!(sandbox.calls().contains(&"mount -a".to_string()));
+    sandbox.assert_gone_and_host_untouched();
+}
+
+#[test]
 fn time_links_the_zone_and_keeps_chronyd_on_the_amazon_time_sync_service() {
     let sandbox = Sandbox::new("time");
     for _ in 0..2 {
@@ -226,7 +275,7 @@ fn packages_update_the_system_except_docker_and_ecs_and_install_the_helpers() {
 }
 
 #[test]
-fn cleanup_stops_ecs_disables_docker_and_resets_per_instance_state() {
+fn cleanup_stops_ecs_disables_ecs_and_docker_at_boot_and_resets_per_instance_state() {
     let sandbox = Sandbox::new("cleanup");
     // What a build instance has by the time clean-up runs.
     sandbox.seed("/var/log/ecs/ecs-agent.log", "registered to default\n");
@@ -252,6 +301,9 @@ fn cleanup_stops_ecs_disables_docker_and_resets_per_instance_state() {
     assert_eq!(text(&docker.stdout).trim(), "disabled");
     let ecs = sandbox.run(&[], &["systemctl", "is-active", "ecs"]);
     assert_eq!(text(&ecs.stdout).trim(), "inactive");
+    // Enabled, ecs.service would start at boot, pull Docker in and join "default".
+    let ecs = sandbox.run(&[], &["systemctl", "is-enabled", "ecs"]);
+    assert_eq!(text(&ecs.stdout).trim(), "disabled");
 
     for gone in [
         "/var/log/ecs/ecs-agent.log",

@@ -74,17 +74,41 @@ fn the_template_is_formatted_and_validates_offline_without_credentials() {
     assert!(!out.status.success(), "an unknown arch was accepted");
 }
 
-#[test]
-fn every_script_passes_shellcheck() {
-    let mut scripts = Vec::new();
-    for dir in ["scripts", "files", "xtask/sandbox"] {
-        for entry in std::fs::read_dir(repo().join(dir)).unwrap().flatten() {
-            if entry.path().extension().is_some_and(|e| e == "sh") {
-                scripts.push(entry.path());
+/// Every shell script of the repository: each `*.sh` outside hidden folders and `target/`,
+/// and `.ci/run`.
+fn repository_scripts() -> Vec<PathBuf> {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                if !name.starts_with('.') && name != "target" {
+                    walk(&path, found);
+                }
+            } else if name.ends_with(".sh") {
+                found.push(path);
             }
         }
     }
-    assert!(scripts.len() >= 9, "{scripts:?}");
+    let mut scripts = vec![repo().join(".ci/run")];
+    walk(&repo(), &mut scripts);
+    scripts
+}
+
+#[test]
+fn every_script_passes_shellcheck() {
+    let scripts = repository_scripts();
+    for script in [
+        "xtask/sandbox/checks/image.sh",
+        "xtask/sandbox/checks/firstrun.sh",
+        "xtask/bench/makefile_step.sh",
+        "files/firstrun.sh",
+    ] {
+        assert!(
+            scripts.contains(&repo().join(script)),
+            "{script}: {scripts:?}"
+        );
+    }
     let out = Command::new("shellcheck").args(&scripts).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stdout));
 }
@@ -99,13 +123,91 @@ fn xtask(path: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// The line `cargo xtask validate` ends with when it shellchecked every script.
+fn all_scripts_clean() -> String {
+    format!(
+        "validate: shellcheck: {} scripts are clean",
+        repository_scripts().len()
+    )
+}
+
 #[test]
-fn cargo_xtask_validate_passes_on_the_real_tree() {
+fn cargo_xtask_validate_passes_on_the_real_tree_and_shellchecks_every_script() {
     let out = xtask(&system_path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("is formatted and valid"), "{stderr}");
-    assert!(stderr.contains("scripts are clean"), "{stderr}");
+    assert!(stderr.contains(&all_scripts_clean()), "{stderr}");
+}
+
+/// A folder of links to the real tools named, to build a PATH of exactly those.
+fn tool_dir(name: &str, tools: &[&str]) -> PathBuf {
+    let bin = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&bin);
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in tools {
+        std::os::unix::fs::symlink(which(tool), bin.join(tool)).unwrap();
+    }
+    bin
+}
+
+#[test]
+fn cargo_xtask_validate_without_git_shellchecks_the_same_scripts() {
+    let bin = tool_dir("no-git", &["packer", "shellcheck"]);
+    let out = xtask(bin.to_str().unwrap());
+    let _ = std::fs::remove_dir_all(&bin);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&all_scripts_clean()), "{stderr}");
+}
+
+/// A stand-in `packer` in `bin` that reports `version`, records each call in `bin/calls`
+/// and succeeds at everything else.
+fn fake_packer(bin: &Path, version: &str) {
+    let script = format!(
+        "#!/bin/sh\necho \"$*\" >> '{}'\ncase \"$1\" in version) echo 'Packer v{version}' ;; esac\n",
+        bin.join("calls").display()
+    );
+    std::fs::write(bin.join("packer"), script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("packer"), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn cargo_xtask_validate_refuses_a_packer_older_than_the_template_needs() {
+    let bin = tool_dir("old-packer", &["shellcheck", "git"]);
+    fake_packer(&bin, "1.5.6");
+    let out = xtask(bin.to_str().unwrap());
+    let calls = std::fs::read_to_string(bin.join("calls")).unwrap();
+    let _ = std::fs::remove_dir_all(&bin);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: packer 1.5.6 at "), "{stderr}");
+    assert!(stderr.contains("older than 1.6.6"), "{stderr}");
+    assert_eq!(calls, "version\n");
+}
+
+#[test]
+fn cargo_xtask_validate_sets_up_the_plugins_the_way_a_build_does() {
+    let bin = tool_dir("new-packer", &["shellcheck", "git"]);
+    fake_packer(&bin, "1.11.2");
+    let out = xtask(bin.to_str().unwrap());
+    let calls = std::fs::read_to_string(bin.join("calls")).unwrap();
+    let _ = std::fs::remove_dir_all(&bin);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let calls: Vec<&str> = calls.lines().collect();
+    let plugins = repo().join("packer/plugins").canonicalize().unwrap();
+    assert_eq!(
+        calls,
+        [
+            "version".to_string(),
+            "fmt -check packer".into(),
+            "fmt -check packer/plugins".into(),
+            format!("init {}", plugins.display()),
+            "validate packer".into(),
+        ]
+    );
 }
 
 #[test]

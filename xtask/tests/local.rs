@@ -114,6 +114,7 @@ fn the_rehearsal_passes_every_check_and_leaves_nothing_behind() {
         "✓ credentials — role arn:aws:iam::123456789012:role/packer-ecs-local assumed with MFA",
         "✓ image: timezone — Europe/Paris",
         "✓ image: data volume",
+        "✓ image: ECS agent stopped and disabled at boot",
         "✓ first run: health check",
         "✓ first run, proxy: proxy settings",
     ] {

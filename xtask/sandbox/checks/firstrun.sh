@@ -15,15 +15,8 @@ ecs_config=/etc/ecs/ecs.config
 docker_dropin=/etc/systemd/system/docker.service.d/http-proxy.conf
 cwagent_dir=/opt/aws/amazon-cloudwatch-agent/etc
 
-check() {
-    local what="$1" detail
-    shift
-    if detail="$("$@" 2>&1)"; then
-        printf 'ok\t%s\t%s\n' "$what" "${detail//$'\n'/ }"
-    else
-        printf 'fail\t%s\t%s\n' "$what" "${detail//$'\n'/ }"
-    fi
-}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ecs_cluster() {
     local lines duplicates
@@ -67,11 +60,13 @@ services() {
     [[ "$(systemctl is-active docker || true)" == active ]] || problems+=("docker not running")
     [[ "$(systemctl is-enabled docker || true)" == enabled ]] || problems+=("docker not enabled")
     [[ "$(systemctl is-active ecs || true)" == active ]] || problems+=("ecs not started")
+    # The image has ecs disabled at boot: the first run enables it.
+    [[ "$(systemctl is-enabled ecs || true)" == enabled ]] || problems+=("ecs not enabled")
     grep -qE '^systemctl .*--no-block.* ecs' "$calls" || problems+=("ecs not started with --no-block")
     grep -qE '^amazon-cloudwatch-agent-ctl .*fetch-config' "$calls" ||
         problems+=("CloudWatch agent not started")
     [[ ${#problems[@]} -eq 0 ]] || { echo "${problems[*]}"; return 1; }
-    echo "CloudWatch agent, Docker (enabled) and ECS (--no-block) started"
+    echo "CloudWatch agent, Docker and ECS (--no-block) enabled and started"
 }
 
 check "cluster in ecs.config" ecs_cluster

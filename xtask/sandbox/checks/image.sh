@@ -10,15 +10,8 @@ set -euo pipefail
 want_zone="${1:-}"
 calls=/run/sandbox/calls.log
 
-check() {
-    local what="$1" detail
-    shift
-    if detail="$("$@" 2>&1)"; then
-        printf 'ok\t%s\t%s\n' "$what" "${detail//$'\n'/ }"
-    else
-        printf 'fail\t%s\t%s\n' "$what" "${detail//$'\n'/ }"
-    fi
-}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 data_volume() {
     local lines
@@ -95,11 +88,14 @@ docker_off_at_boot() {
     echo "docker disabled at boot (first run enables it)"
 }
 
-ecs_stopped() {
-    local state
-    state="$(systemctl is-active ecs || true)"
-    [[ "$state" != active ]] || { echo "ecs is still running"; return 1; }
-    echo "ecs is $state"
+ecs_off() {
+    local active enabled
+    active="$(systemctl is-active ecs || true)"
+    enabled="$(systemctl is-enabled ecs || true)"
+    [[ "$active" != active ]] || { echo "ecs is still running"; return 1; }
+    # Enabled, it would start at boot, pull Docker in and join the "default" cluster.
+    [[ "$enabled" == disabled ]] || { echo "ecs is $enabled at boot"; return 1; }
+    echo "ecs is $active and disabled at boot (first run enables it)"
 }
 
 logs_removed() {
@@ -134,7 +130,7 @@ check "time sync" time_sync
 check "cloud-init installs no updates at boot" cloud_init
 check "packages" packages
 check "Docker disabled at boot" docker_off_at_boot
-check "ECS agent stopped" ecs_stopped
+check "ECS agent stopped and disabled at boot" ecs_off
 check "logs removed" logs_removed
 check "per-instance state reset" instance_state_reset
 check "first-run script installed" firstrun_installed

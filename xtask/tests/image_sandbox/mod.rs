@@ -60,9 +60,11 @@ impl Sandbox {
         }
     }
 
-    /// Writes `text` to STATE_DIR/`name` (device, agent, ...).
+    /// Writes `text` to STATE_DIR/`name` (device, agent, units/..., ...).
     pub fn set(&self, name: &str, text: &str) {
-        std::fs::write(self.state.join(name), text).unwrap();
+        let file = self.state.join(name);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
     }
 
     /// Puts a file into the sandbox before it starts: it shows inside at `path`.
