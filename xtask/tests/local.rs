@@ -93,12 +93,16 @@ fn leftovers(pid: u32) -> Vec<String> {
 fn the_rehearsal_passes_every_check_and_leaves_nothing_behind() {
     let home = TempDir::new("local-home");
     let root = TempDir::new("local-root");
-    let child = rehearsal(home.path(), root.path(), &["--var", "timezone=Europe/Paris"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = rehearsal(
+        home.path(),
+        root.path(),
+        &["--var", "timezone=Europe/Paris"],
+    )
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     let pid = child.id();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
