@@ -1,7 +1,7 @@
-//! How the credential engine reaches STS: over TLS only to a server the system's roots vouch
+//! How the credential engine reaches AWS: over TLS only to a server the system's roots vouch
 //! for (moto serving HTTPS with a certificate trusted through SSL_CERT_FILE), through the
 //! proxy the environment names (a small CONNECT proxy here), straight to a host NO_PROXY
-//! names.
+//! names, and to the ECS container endpoint for source credentials (a GET, not a POST).
 
 #[path = "../src/moto.rs"]
 #[allow(dead_code)]
@@ -222,4 +222,34 @@ fn sts_over_https_is_reached_through_the_proxy_the_environment_names() {
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("AWS_SESSION_TOKEN"), "{stdout}");
     assert_eq!(proxy.targets(), [format!("127.0.0.1:{}", moto.port)]);
+}
+
+#[test]
+fn credential_source_ecs_container_fetches_the_source_keys_from_the_container_endpoint() {
+    let container = StandIn::start(vec![standin::raw(
+        200,
+        &format!(
+            "{{\"AccessKeyId\": \"AKIACONTAINERKEY0001\", \"SecretAccessKey\": \"{BASE_SECRET}\", \
+             \"Token\": \"containerToken\", \"Expiration\": \"2099-01-01T00:00:00Z\"}}"
+        ),
+    )]);
+    let moto = moto::Moto::start(&python()).unwrap();
+    start_recording(&moto);
+    let home = Home::new(&format!(
+        "[profile task]\nrole_arn = {ROLE}\ncredential_source = EcsContainer\n\
+         region = eu-west-1\n"
+    ));
+    let mut cmd = home.xtask(&moto.endpoint(), &["creds", "--profile", "task"]);
+    cmd.env(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        format!("{}/v2/credentials", container.endpoint()),
+    );
+    let (out, stdout, stderr) = run(cmd);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("AWS_SESSION_TOKEN"), "{stdout}");
+    assert_eq!(container.targets(), ["/v2/credentials"]);
+    let recording = moto.recording().unwrap();
+    assert_eq!(assume_role_calls(&recording), 1);
+    // The call was signed with the container's key.
+    assert!(recording.contains("AKIACONTAINERKEY0001"), "{recording}");
 }

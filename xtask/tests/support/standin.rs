@@ -48,6 +48,14 @@ pub fn expired_token() -> Reply {
     )
 }
 
+/// Any other answer, e.g. the ECS container endpoint's credentials document.
+pub fn raw(status: u16, body: &str) -> Reply {
+    Reply {
+        status,
+        body: body.to_string(),
+    }
+}
+
 /// A successful AssumeRole answer for a session lasting an hour.
 pub fn session() -> Reply {
     let expiry = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
