@@ -15,6 +15,7 @@ mod creds;
 mod exec;
 mod export;
 mod git;
+mod http;
 mod local;
 mod manifest;
 mod mfa;

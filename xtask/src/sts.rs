@@ -1,6 +1,6 @@
-//! Talks to AWS: the SDK configuration (a rustls-on-ring HTTP client, which builds much
-//! faster than the default one), the source credentials a role is assumed with, and the
-//! AssumeRole call with its errors turned into one line each.
+//! Talks to AWS: the SDK configuration (with the small HTTP client of `http.rs`), the
+//! source credentials a role is assumed with, and the AssumeRole call with its errors
+//! turned into one line each.
 
 use std::time::SystemTime;
 
@@ -11,24 +11,16 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sts::config::Region;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_http_client::tls;
 
 use crate::cache::Entry;
 use crate::profile::{Profiles, Role, Source};
 use crate::secret::Secret;
 
-fn http_client() -> aws_sdk_sts::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
-
 /// The SDK configuration: endpoint overrides (`AWS_ENDPOINT_URL…`, `endpoint_url`) come
 /// with it, which is how the tests point it at moto.
 pub(crate) async fn sdk_config(profile: Option<&str>, region: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client());
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).http_client(crate::http::client());
     if let Some(profile) = profile {
         loader = loader.profile_name(profile);
     }
@@ -73,7 +65,7 @@ pub(crate) async fn source_credentials(
     region: Option<&str>,
 ) -> anyhow::Result<Credentials> {
     let conf = ProviderConfig::without_region()
-        .with_http_client(http_client())
+        .with_http_client(crate::http::client())
         .with_region(region.map(|r| Region::new(r.to_string())));
     let (provider, what) = match &role.source {
         Source::StaticKeys { profile } => {

@@ -1,6 +1,7 @@
 //! A small STS stand-in on loopback for what moto cannot do: refuse an MFA code, throttle,
 //! fail. It answers each request with the next scripted reply (the last one repeats) and
-//! keeps every request's form parameters.
+//! keeps every request's target and form parameters. Its target shows whether a request
+//! came through it as a proxy (`http://host:port/`) or straight (`/`).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -45,6 +46,14 @@ pub fn expired_token() -> Reply {
         "ExpiredToken",
         "The security token included in the request is expired",
     )
+}
+
+/// Any other answer, e.g. the ECS container endpoint's credentials document.
+pub fn raw(status: u16, body: &str) -> Reply {
+    Reply {
+        status,
+        body: body.to_string(),
+    }
 }
 
 /// A successful AssumeRole answer for a session lasting an hour.
@@ -95,6 +104,7 @@ fn iso(secs: u64) -> String {
 pub struct StandIn {
     port: u16,
     requests: Arc<Mutex<Vec<BTreeMap<String, String>>>>,
+    targets: Arc<Mutex<Vec<String>>>,
 }
 
 impl StandIn {
@@ -103,6 +113,8 @@ impl StandIn {
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&requests);
+        let targets = Arc::new(Mutex::new(Vec::new()));
+        let seen_targets = Arc::clone(&targets);
         std::thread::spawn(move || {
             let mut replies = replies.into_iter().peekable();
             let mut last: Option<Reply> = None;
@@ -110,6 +122,11 @@ impl StandIn {
                 let Ok(mut stream) = stream else { break };
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut length = 0;
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
+                if let Some(target) = request_line.split(' ').nth(1) {
+                    seen_targets.lock().unwrap().push(target.to_string());
+                }
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -148,11 +165,20 @@ impl StandIn {
                 );
             }
         });
-        StandIn { port, requests }
+        StandIn {
+            port,
+            requests,
+            targets,
+        }
     }
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The request target of every request so far.
+    pub fn targets(&self) -> Vec<String> {
+        self.targets.lock().unwrap().clone()
     }
 
     /// The form parameters of every request so far.
