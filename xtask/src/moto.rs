@@ -120,19 +120,28 @@ impl Moto {
 
     /// Sends an EC2 query API call (`Action=…&…`) and returns moto's XML answer.
     pub fn ec2(&self, query: &str) -> anyhow::Result<String> {
+        self.query("ec2", &format!("{query}&Version=2016-11-15"))
+    }
+
+    /// Sends an STS query API call (`Action=…&…`) and returns moto's XML answer.
+    pub fn sts(&self, query: &str) -> anyhow::Result<String> {
+        self.query("sts", &format!("{query}&Version=2011-06-15"))
+    }
+
+    fn query(&self, service: &str, body: &str) -> anyhow::Result<String> {
+        // moto routes by the credential scope and does not check the signature.
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, \
+             SignedHeaders=host, Signature=0"
+        );
         self.request_with(
             "POST",
             "/",
             &[
-                // moto routes by the credential scope and does not check the signature.
-                (
-                    "Authorization",
-                    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, \
-                     SignedHeaders=host, Signature=0",
-                ),
+                ("Authorization", authorization.as_str()),
                 ("Content-Type", "application/x-www-form-urlencoded"),
             ],
-            Some(&format!("{query}&Version=2016-11-15")),
+            Some(body),
         )
     }
 

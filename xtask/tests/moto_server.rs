@@ -14,21 +14,7 @@ fn python() -> std::path::PathBuf {
 fn moto_answers_sts_on_its_own_port_and_records_the_call() {
     let moto = moto::Moto::start(&python()).unwrap();
     moto.start_recording().unwrap();
-    let answer = moto
-        .request_with(
-            "POST",
-            "/",
-            &[
-                (
-                    "Authorization",
-                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sts/aws4_request, \
-                     SignedHeaders=host, Signature=0",
-                ),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            Some("Action=GetCallerIdentity&Version=2011-06-15"),
-        )
-        .unwrap();
+    let answer = moto.sts("Action=GetCallerIdentity").unwrap();
     assert!(
         answer.contains("<Account>123456789012</Account>"),
         "{answer}"

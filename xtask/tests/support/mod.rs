@@ -148,18 +148,5 @@ pub fn assume_role_calls(recording: &str) -> usize {
 /// answers 500 for a recording with no requests in it) and counts from here.
 pub fn start_recording(moto: &crate::moto::Moto) {
     moto.start_recording().unwrap();
-    moto.request_with(
-        "POST",
-        "/",
-        &[
-            (
-                "Authorization",
-                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sts/aws4_request, \
-                 SignedHeaders=host, Signature=0",
-            ),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        Some("Action=GetCallerIdentity&Version=2011-06-15"),
-    )
-    .unwrap();
+    moto.sts("Action=GetCallerIdentity").unwrap();
 }
