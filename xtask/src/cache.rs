@@ -168,6 +168,7 @@ pub(crate) fn read(dir: &Path, key: &str) -> Lookup {
 /// reader sees the old file or the new one, never half of one.
 pub(crate) fn write(dir: &Path, key: &str, entry: &Entry) -> anyhow::Result<()> {
     create_dir(dir)?;
+    remove_stale_temps(dir, SystemTime::now());
     let target = dir.join(format!("{key}.json"));
     let temp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
     let result = (|| {
@@ -184,6 +185,42 @@ pub(crate) fn write(dir: &Path, key: &str, entry: &Entry) -> anyhow::Result<()> 
         let _ = std::fs::remove_file(&temp);
     }
     result.with_context(|| format!("write {}", target.display()))
+}
+
+/// How old a temporary file must be before it counts as left by a killed run: a write
+/// takes milliseconds, so a minute never catches one still in progress.
+const STALE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes `.<key>.<pid>.tmp` files a killed run left (each holds a session's secret), and
+/// nothing else: the CLI writes its cache files in place, without temporary files.
+fn remove_stale_temps(dir: &Path, now: SystemTime) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > STALE));
+        if stale && name.to_str().is_some_and(is_temp_name) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// `.<40 hex digits>.<pid>.tmp`, as [`write`] names its temporary files.
+fn is_temp_name(name: &str) -> bool {
+    let Some(middle) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+        return false;
+    };
+    let Some((key, pid)) = middle.split_once('.') else {
+        return false;
+    };
+    key.len() == 40
+        && key.bytes().all(|b| b.is_ascii_hexdigit())
+        && !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn create_dir(dir: &Path) -> anyhow::Result<()> {
@@ -250,6 +287,30 @@ mod tests {
         assert_eq!(parse_time("2026-08-21T12:00:00+00:00"), Some(a));
         assert_eq!(format_time(a), "2026-08-21T12:00:00Z");
         assert_eq!(parse_time("tomorrow"), None);
+    }
+
+    #[test]
+    fn only_temporary_files_older_than_a_minute_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = "13b2d88bd3d707b44c9242446a067de623564288";
+        let now = SystemTime::now();
+        let aged = |name: &str, age: u64| {
+            let path = dir.path().join(name);
+            let file = File::create(&path).unwrap();
+            file.set_modified(now - std::time::Duration::from_secs(age))
+                .unwrap();
+            path
+        };
+        let killed = aged(&format!(".{key}.4242.tmp"), 3600);
+        let writing = aged(&format!(".{key}.4243.tmp"), 5);
+        let lock = aged(&format!("{key}.lock"), 3600);
+        let session = aged(&format!("{key}.json"), 3600);
+        let other = aged(".notes.tmp", 3600);
+        remove_stale_temps(dir.path(), now);
+        assert!(!killed.exists());
+        for kept in [writing, lock, session, other] {
+            assert!(kept.exists(), "{kept:?}");
+        }
     }
 
     #[test]

@@ -6,40 +6,93 @@ use anyhow::{Context, bail};
 use aws_config::profile::ProfileSet;
 use aws_types::os_shim_internal::{Env, Fs};
 
+mod files;
+
 /// The keys of every profile, by name.
 pub(crate) trait Profiles {
     fn get(&self, profile: &str, key: &str) -> Option<&str>;
     fn names(&self) -> Vec<String>;
+    /// The files the profiles came from, for an error line.
+    fn searched(&self) -> String;
 }
 
-impl Profiles for ProfileSet {
+/// The profiles of both files, and which files they came from.
+pub(crate) struct Loaded {
+    set: ProfileSet,
+    searched: Vec<files::Searched>,
+}
+
+impl Profiles for Loaded {
     fn get(&self, profile: &str, key: &str) -> Option<&str> {
-        self.get_profile(profile)?
+        self.set
+            .get_profile(profile)?
             .get(key)
             .filter(|v| !v.is_empty())
     }
     fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.profiles().map(str::to_string).collect();
+        let mut names: Vec<String> = self.set.profiles().map(str::to_string).collect();
         names.sort();
         names
+    }
+    fn searched(&self) -> String {
+        files::describe(&self.searched)
     }
 }
 
 /// Loads both files, as the AWS CLI finds them (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`).
-pub(crate) async fn load() -> anyhow::Result<ProfileSet> {
-    #[allow(deprecated)]
-    let files = aws_config::profile::profile_file::ProfileFiles::default();
-    aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
-        .await
-        .map_err(|err| {
-            // The parser's message names the file and line over two lines: keep it on one.
-            let detail = std::error::Error::source(&err)
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| err.to_string());
-            let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
-            let detail = detail.strip_prefix("error parsing ").unwrap_or(&detail);
-            anyhow::anyhow!("cannot parse {detail}; fix that line")
-        })
+/// A file that is absent holds no profiles; one that is there but unreadable is an error.
+// aws-config's aliases are deprecated for aws-runtime's types, which are not a dependency here.
+#[allow(deprecated)]
+pub(crate) async fn load() -> anyhow::Result<Loaded> {
+    use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+
+    let mut builder = ProfileFiles::builder();
+    let mut contents = std::collections::HashMap::new();
+    let mut searched = Vec::new();
+    for kind in files::Kind::BOTH {
+        let (path, from_variable) = files::locate(
+            kind,
+            std::env::var_os(kind.variable()),
+            std::env::var_os("HOME"),
+        );
+        let text = files::read(kind, &path, from_variable)?;
+        let sdk_kind = match kind {
+            files::Kind::Config => ProfileFileKind::Config,
+            files::Kind::Credentials => ProfileFileKind::Credentials,
+        };
+        // The parser reads what was read here (so a file cannot change in between) under
+        // its real path, which its errors name.
+        builder = match &text {
+            Some(_) => builder.with_file(sdk_kind, &path),
+            None => builder.with_contents(sdk_kind, ""),
+        };
+        searched.push(files::Searched {
+            kind,
+            path: path.clone(),
+            from_variable,
+            found: text.is_some(),
+        });
+        if let Some(text) = text {
+            contents.insert(path.into_os_string(), text.into_bytes());
+        }
+    }
+    let set = aws_config::profile::load(
+        &Fs::from_raw_map(contents),
+        &Env::real(),
+        &builder.build(),
+        None,
+    )
+    .await
+    .map_err(|err| {
+        // The parser's message names the file and line over two lines: keep it on one.
+        let detail = std::error::Error::source(&err)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| err.to_string());
+        let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+        let detail = detail.strip_prefix("error parsing ").unwrap_or(&detail);
+        anyhow::anyhow!("cannot parse {detail}; fix that line")
+    })?;
+    Ok(Loaded { set, searched })
 }
 
 /// How a profile's credentials are made.
@@ -89,14 +142,16 @@ pub(crate) enum Source {
 pub(crate) fn plan(profiles: &dyn Profiles, name: &str) -> anyhow::Result<Plan> {
     let names = profiles.names();
     if !names.iter().any(|n| n == name) {
-        let known = if names.is_empty() {
-            "there are none".to_string()
-        } else {
-            format!("known: {}", names.join(", "))
-        };
+        let searched = profiles.searched();
+        if names.is_empty() {
+            bail!(
+                "profile \"{name}\" is not in {searched}, which hold no profiles; add \
+                 [profile {name}] to the config file or set AWS_CONFIG_FILE to the file that has it"
+            );
+        }
         bail!(
-            "profile \"{name}\" is not in the AWS config or credentials file ({known}); \
-             pass --profile with one of them"
+            "profile \"{name}\" is not in {searched} (known: {}); pass --profile with one of them",
+            names.join(", ")
         );
     }
     if profiles.get(name, "role_arn").is_none() {
@@ -194,6 +249,9 @@ pub(crate) mod test_support {
         }
         fn names(&self) -> Vec<String> {
             self.0.keys().cloned().collect()
+        }
+        fn searched(&self) -> String {
+            "/h/.aws/config or /h/.aws/credentials".into()
         }
     }
 

@@ -216,3 +216,26 @@ fn a_session_exactly_as_long_as_min_ttl_is_refused_before_any_prompt() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_temporary_file_left_by_a_killed_run_is_removed_by_the_next_write() {
+    let sts = support::standin::StandIn::start(vec![support::standin::session()]);
+    let home = Home::new("");
+    std::fs::create_dir_all(home.cache_dir()).unwrap();
+    // What a run killed between writing and renaming leaves: a session's secret.
+    let left = home
+        .cache_dir()
+        .join(".13b2d88bd3d707b44c9242446a067de623564288.4242.tmp");
+    let file = std::fs::File::create(&left).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+    drop(file);
+
+    let (out, _, stderr) = run(home.xtask(
+        &sts.endpoint(),
+        &["creds", "--profile", "build", "--mfa-token", "123456"],
+    ));
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(home.cache_files().len(), 1);
+    assert!(!left.exists());
+}

@@ -5,6 +5,8 @@
 mod moto;
 mod support;
 
+use std::path::Path;
+
 use support::standin::{self, StandIn};
 use support::*;
 
@@ -15,7 +17,13 @@ fn refused(extra_config: &str, args: &[&str]) -> String {
     let home = Home::new(extra_config);
     let mut all = vec!["creds"];
     all.extend(args);
-    let (out, stdout, stderr) = run(home.xtask(&sts.endpoint(), &all));
+    let cmd = home.xtask(&sts.endpoint(), &all);
+    refused_by(&home, &sts, cmd)
+}
+
+/// Runs `cmd` and checks it failed with one line, called nothing and cached nothing.
+fn refused_by(home: &Home, sts: &StandIn, cmd: std::process::Command) -> String {
+    let (out, stdout, stderr) = run(cmd);
     assert!(!out.status.success());
     assert_eq!(stdout, "");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -26,10 +34,22 @@ fn refused(extra_config: &str, args: &[&str]) -> String {
     stderr
 }
 
+/// `creds --profile build` with the variables set, refused: its stderr.
+fn refused_with(home: &Home, vars: &[(&str, &Path)]) -> String {
+    let sts = StandIn::start(vec![standin::session()]);
+    let mut cmd = home.xtask(&sts.endpoint(), &["creds", "--profile", "build"]);
+    cmd.envs(vars.iter().copied());
+    refused_by(home, &sts, cmd)
+}
+
 #[test]
 fn an_unknown_profile_lists_the_ones_that_exist() {
     let stderr = refused("", &["--profile", "prod"]);
-    assert!(stderr.contains("profile \"prod\" is not in"), "{stderr}");
+    assert!(stderr.contains("profile \"prod\" is not in /"), "{stderr}");
+    assert!(
+        stderr.contains("/.aws/config or /") && stderr.contains("/.aws/credentials (known"),
+        "{stderr}"
+    );
     assert!(stderr.contains("known: base, build, plain"), "{stderr}");
 }
 
@@ -114,4 +134,106 @@ fn a_min_ttl_too_large_to_count_is_one_line_not_a_crash() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+#[test]
+fn a_config_file_that_is_a_directory_is_named() {
+    let home = Home::new("");
+    let dir = home.path().join("configs");
+    std::fs::create_dir(&dir).unwrap();
+    let stderr = refused_with(&home, &[("AWS_CONFIG_FILE", &dir)]);
+    assert!(
+        stderr.contains(&format!(
+            "cannot read the AWS config file {} (AWS_CONFIG_FILE): it is a directory",
+            dir.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_config_file_is_named_with_the_profiles_that_do_exist() {
+    let home = Home::new("");
+    let missing = home.path().join("nowhere/config");
+    let stderr = refused_with(&home, &[("AWS_CONFIG_FILE", &missing)]);
+    // The default credentials file is still read: its one profile is offered.
+    assert!(
+        stderr.contains(&format!(
+            "profile \"build\" is not in {} (AWS_CONFIG_FILE, no such file) or {} (known: base)",
+            missing.display(),
+            home.path().join(".aws/credentials").display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn with_neither_file_the_paths_looked_at_are_named() {
+    let home = Home::new("");
+    let config = home.path().join("none/config");
+    let credentials = home.path().join("none/credentials");
+    let stderr = refused_with(
+        &home,
+        &[
+            ("AWS_CONFIG_FILE", &config),
+            ("AWS_SHARED_CREDENTIALS_FILE", &credentials),
+        ],
+    );
+    assert!(
+        stderr.contains(&format!(
+            "is not in {} (AWS_CONFIG_FILE, no such file) or {} (AWS_SHARED_CREDENTIALS_FILE, \
+             no such file), which hold no profiles",
+            config.display(),
+            credentials.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_credentials_file_that_is_not_utf8_is_named_with_its_line() {
+    let home = Home::new("");
+    let latin1 = home.path().join("credentials.latin1");
+    let mut text = format!("[base]\naws_secret_access_key = {BASE_SECRET}\n# caf").into_bytes();
+    text.extend(b"\xe9\n");
+    std::fs::write(&latin1, text).unwrap();
+    let stderr = refused_with(&home, &[("AWS_SHARED_CREDENTIALS_FILE", &latin1)]);
+    assert!(
+        stderr.contains(&format!(
+            "cannot read the AWS credentials file {} (AWS_SHARED_CREDENTIALS_FILE): line 3 is \
+             not UTF-8 text",
+            latin1.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_config_file_that_cannot_be_opened_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let home = Home::new("");
+    let config = home.path().join(".aws/config");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let sts = StandIn::start(vec![standin::session()]);
+    let args = ["creds", "--profile", "build"];
+    // Root reads a mode 000 file anyway: run without the capabilities that let it, so the
+    // kernel refuses the read as it would for anyone else.
+    let cmd = if std::fs::read(&config).is_ok() {
+        let mut cmd = home.command("setpriv", &sts.endpoint());
+        cmd.args(["--bounding-set=-dac_override,-dac_read_search", "--"])
+            .arg(env!("CARGO_BIN_EXE_xtask"))
+            .args(args);
+        cmd
+    } else {
+        home.xtask(&sts.endpoint(), &args)
+    };
+    let stderr = refused_by(&home, &sts, cmd);
+    assert!(
+        stderr.contains(&format!(
+            "cannot read the AWS config file {}: permission denied",
+            config.display()
+        )),
+        "{stderr}"
+    );
 }
