@@ -19,11 +19,33 @@ static CHILD: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn ignore(_: libc::c_int) {}
 
+/// A signal that arrived after the child was started but before its pid was known here;
+/// 0 when there is none. Whoever swaps it out sends it, so it is sent exactly once.
+static PENDING: AtomicI32 = AtomicI32::new(0);
+
 extern "C" fn pass_on(signal: libc::c_int) {
     let pid = CHILD.load(Ordering::SeqCst);
     if pid > 0 {
+        flush_pending(pid);
         // SAFETY: kill is async-signal-safe.
         unsafe { libc::kill(pid, signal) };
+        return;
+    }
+    PENDING.store(signal, Ordering::SeqCst);
+    // The pid may have been stored in the meantime, after `run` looked for pending ones.
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        flush_pending(pid);
+    }
+}
+
+/// Sends the pending signal, if any, to `pid`: whoever swaps it out sends it, so it is
+/// sent exactly once.
+fn flush_pending(pid: libc::pid_t) {
+    let pending = PENDING.swap(0, Ordering::SeqCst);
+    if pending != 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, pending) };
     }
 }
 
@@ -75,11 +97,15 @@ pub(crate) fn run(mut command: Command) -> anyhow::Result<ExitStatus> {
             set_handler(libc::SIGHUP, pass_on as *const () as libc::sighandler_t),
         ),
     ];
+    PENDING.store(0, Ordering::SeqCst);
     let result = command
         .spawn()
         .with_context(|| format!("start {program}"))
         .and_then(|mut child| {
-            CHILD.store(child.id() as i32, Ordering::SeqCst);
+            let pid = child.id() as i32;
+            CHILD.store(pid, Ordering::SeqCst);
+            // A SIGTERM that came while spawn() was returning is not lost.
+            flush_pending(pid);
             let status = child.wait().with_context(|| format!("wait for {program}"));
             CHILD.store(0, Ordering::SeqCst);
             status

@@ -174,13 +174,31 @@ fn exec_passes_sigterm_on_to_the_command() {
         ],
     );
     cmd.stdout(std::process::Stdio::piped());
+    // A group of its own, so that the watchdog below can end xtask and the loop alike.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().unwrap();
+    let pid = child.id() as i32;
+    // A lost signal must fail this test, not hang the suite.
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .is_err()
+        {
+            // SAFETY: kill only sends a signal to the process group we started.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
+    });
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     assert_eq!(lines.next().unwrap().unwrap(), "ready");
     // SAFETY: kill only sends a signal to the xtask we started.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    assert_eq!(lines.next().unwrap().unwrap(), "got TERM");
-    assert_eq!(child.wait().unwrap().code(), Some(42));
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let told = lines.next().map(|l| l.unwrap_or_default());
+    let status = child.wait().unwrap();
+    let _ = done.send(());
+    watchdog.join().unwrap();
+    assert_eq!(told.as_deref(), Some("got TERM"));
+    assert_eq!(status.code(), Some(42));
 }
 
 #[test]
