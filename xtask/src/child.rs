@@ -81,6 +81,7 @@ pub(crate) fn check_interrupted() -> anyhow::Result<()> {
 /// Runs `command` to completion with signals handled as described above.
 pub(crate) fn run(mut command: Command) -> anyhow::Result<ExitStatus> {
     let program = command.get_program().to_string_lossy().into_owned();
+    PENDING.store(0, Ordering::SeqCst);
     // Handlers go in before the child exists, so no signal finds xtask unprotected; exec
     // resets caught signals to their defaults, so the child gets none of them.
     let old = [
@@ -97,7 +98,6 @@ pub(crate) fn run(mut command: Command) -> anyhow::Result<ExitStatus> {
             set_handler(libc::SIGHUP, pass_on as *const () as libc::sighandler_t),
         ),
     ];
-    PENDING.store(0, Ordering::SeqCst);
     let result = command
         .spawn()
         .with_context(|| format!("start {program}"))
@@ -112,6 +112,13 @@ pub(crate) fn run(mut command: Command) -> anyhow::Result<ExitStatus> {
         });
     for (signal, handler) in old {
         set_handler(signal, handler);
+    }
+    // A signal that came with no child to take it (the start failed, or the child had just
+    // ended) is xtask's own again: act on it as xtask would have without a child.
+    let pending = PENDING.swap(0, Ordering::SeqCst);
+    if pending != 0 {
+        // SAFETY: raise has no memory-safety preconditions.
+        unsafe { libc::raise(pending) };
     }
     result
 }

@@ -53,6 +53,9 @@ impl HttpConnector for Connector {
     }
 }
 
+/// How long a response may take when the SDK sets no read timeout.
+const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn send(
     request: HttpRequest,
     connect_timeout: Option<Duration>,
@@ -72,12 +75,16 @@ fn send(
         .provider(ureq::tls::TlsProvider::NativeTls)
         .root_certs(ureq::tls::RootCerts::PlatformVerifier)
         .build();
+    // STS answers in well under a second: without a bound, a server that accepts the
+    // connection and never answers would hang xtask (the SDK sets no read timeout).
+    let read_timeout = read_timeout.or(Some(DEFAULT_READ_TIMEOUT));
     let agent = ureq::Agent::config_builder()
         .tls_config(tls)
         .proxy(proxy)
         // The SDK reads error statuses itself and follows no redirects.
         .http_status_as_error(false)
         .max_redirects(0)
+        .timeout_resolve(connect_timeout)
         .timeout_connect(connect_timeout)
         .timeout_recv_response(read_timeout)
         .timeout_recv_body(read_timeout)
@@ -131,14 +138,21 @@ fn proxy_for(scheme: &str, host: &str, env: impl Fn(&str) -> Option<String>) -> 
     if env("REQUEST_METHOD").is_some() {
         return None;
     }
+    // http:// and https:// proxies only (a bare host means http://): a SOCKS or other
+    // proxy is passed over, as the SDK's own client passes over what it cannot use.
     let usable = |url: Option<String>| {
-        url.filter(|u| !u.trim().is_empty()).map(|u| {
-            if u.contains("://") {
-                u
-            } else {
-                format!("http://{u}")
-            }
-        })
+        url.filter(|u| !u.trim().is_empty())
+            .map(|u| {
+                if u.contains("://") {
+                    u
+                } else {
+                    format!("http://{u}")
+                }
+            })
+            .filter(|u| {
+                let scheme = u.split("://").next().unwrap_or("").to_ascii_lowercase();
+                scheme == "http" || scheme == "https"
+            })
     };
     let all = usable(first(["ALL_PROXY", "all_proxy"]));
     let proxy = match scheme {
@@ -228,6 +242,27 @@ mod tests {
             Some("http://all:3128")
         );
         assert_eq!(proxy_for("https", "sts.amazonaws.com", env(&[])), None);
+    }
+
+    #[test]
+    fn a_proxy_this_client_cannot_speak_is_passed_over() {
+        for url in [
+            "socks5://u:pw@127.0.0.1:1080",
+            "socks5h://127.0.0.1:1",
+            "ftp://p:21",
+        ] {
+            let vars = [("ALL_PROXY", url)];
+            assert_eq!(
+                proxy_for("https", "sts.amazonaws.com", env(&vars)),
+                None,
+                "{url}"
+            );
+        }
+        let vars = [("HTTPS_PROXY", "HTTPS://Secure:3128")];
+        assert_eq!(
+            proxy_for("https", "sts.amazonaws.com", env(&vars)).as_deref(),
+            Some("HTTPS://Secure:3128")
+        );
     }
 
     #[test]

@@ -130,10 +130,23 @@ fn usage_error(err: clap::Error) -> ExitCode {
         let _ = err.print();
         return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
     }
-    let text = err.render().to_string();
-    let first = text.lines().next().unwrap_or("error: invalid arguments");
-    eprintln!("{first} (see --help)");
+    eprintln!(
+        "{} (see --help)",
+        one_line_usage_error(&err.render().to_string())
+    );
     ExitCode::from(2)
+}
+
+/// clap's message, its list of what is missing and its tips, on one line: everything
+/// before the usage block and the pointer to --help, lines joined.
+fn one_line_usage_error(text: &str) -> String {
+    let parts: Vec<&str> = text
+        .lines()
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    parts.join(" ").replace(" tip:", "; tip:")
 }
 
 /// The repository root: packer always runs from here, so relative paths in the template

@@ -216,8 +216,8 @@ fn classify<R: std::fmt::Debug>(
             Failure::Other(anyhow!(text))
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Failure::Other(anyhow!(
-            "cannot reach STS at {endpoint}; check the network, or AWS_ENDPOINT_URL and the \
-             profile's endpoint_url"
+            "cannot reach STS at {endpoint}; check the network, AWS_ENDPOINT_URL and the \
+             profile's endpoint_url, or HTTPS_PROXY and NO_PROXY"
         )),
         SdkError::ResponseError(_) => Failure::Other(anyhow!(
             "STS at {endpoint} sent a response to AssumeRole that could not be read (is it STS?)"

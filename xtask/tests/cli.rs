@@ -20,9 +20,13 @@ fn a_mistake_on_the_command_line_is_one_line_and_status_2() {
             &["build", "--on-error", "explode"],
             "invalid value 'explode'",
         ),
-        (&["creds", "--format", "xml"], "invalid value 'xml'"),
-        (&["exec"], "required"),
+        (
+            &["creds", "--format", "xml"],
+            "[possible values: env, fish, powershell, dotenv, json]",
+        ),
+        (&["exec"], "required arguments were not provided: <CMD>"),
         (&["frobnicate"], "unrecognized subcommand 'frobnicate'"),
+        (&["crds"], "tip: a similar subcommand exists: 'creds'"),
     ] {
         let out = xtask(args);
         let stderr = String::from_utf8_lossy(&out.stderr);

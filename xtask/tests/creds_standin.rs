@@ -138,3 +138,34 @@ fn an_unreachable_sts_is_named() {
     );
     assert!(!stderr.contains(BASE_SECRET));
 }
+
+#[test]
+fn an_sts_that_accepts_and_never_answers_is_named_not_waited_on_forever() {
+    // Accepts every connection (the kernel's backlog does) and never reads or answers.
+    let silent = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", silent.local_addr().unwrap().port());
+    let home = Home::new("");
+    let (out, _, stderr) = run(home.xtask(&endpoint, &["creds", "--profile", "plain"]));
+    assert!(!out.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot reach STS at {endpoint}")),
+        "{stderr}"
+    );
+    drop(silent);
+}
+
+#[test]
+fn a_socks_proxy_in_the_environment_is_passed_over_not_a_crash() {
+    let sts = StandIn::start(vec![standin::session()]);
+    let home = Home::new("");
+    let mut cmd = home.xtask(&sts.endpoint(), &["creds", "--profile", "plain"]);
+    cmd.env("ALL_PROXY", "socks5h://user:pw@127.0.0.1:1");
+    let (out, _, stderr) = run(cmd);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("pw@"),
+        "{stderr}"
+    );
+    assert_eq!(sts.requests().len(), 1);
+}
