@@ -39,6 +39,12 @@ device="$(find_device)"
 echo "storage: data volume is $device"
 
 fs_type="$(blkid -o value -s TYPE "$device" || true)"
+# A partitioned disk has no filesystem TYPE, yet is not blank: mkfs would stop to ask.
+table="$(blkid -o value -s PTTYPE "$device" || true)"
+if [[ -n "$table" ]]; then
+    echo "error: $device holds a $table partition table, not a filesystem (if it holds nothing you need, wipe it: wipefs -a $device)" >&2
+    exit 1
+fi
 if [[ -z "$fs_type" ]]; then
     mkfs.ext4 -q -L "$label" "$device"
 else

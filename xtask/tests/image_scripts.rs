@@ -113,6 +113,17 @@ fn storage_refuses_a_volume_that_already_holds_a_filesystem_not_its_own_in_one_l
         "{calls:?}"
     );
 
+    // A partitioned disk has no filesystem, but is not blank either.
+    sandbox.set("filesystems/xvdcy", "PTTYPE=gpt\n");
+    let out = sandbox.script("scripts/storage.sh", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: /dev/xvdcy holds a gpt partition table, not a filesystem (if it holds nothing you need, wipe it: wipefs -a /dev/xvdcy)\n"
+    );
+    assert!(!sandbox.calls().iter().any(|c| c.starts_with("mkfs")));
+    assert!(fstab_lines(&sandbox).is_empty());
+
     // An ext4 volume labelled docker (an earlier run's) is taken as it is.
     sandbox.set("filesystems/xvdcy", "TYPE=ext4\nLABEL=docker\n");
     let out = sandbox.script("scripts/storage.sh", &[]);
