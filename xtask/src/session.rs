@@ -210,7 +210,6 @@ fn creds_source_name(creds: &Credentials) -> String {
 }
 
 /// One line saying which credentials a build would use, without prompting for MFA.
-#[allow(dead_code)] // called by `cargo xtask check`
 pub(crate) fn describe(opts: &Opts) -> anyhow::Result<String> {
     let Some(name) = profile_name(opts) else {
         // Nothing here can prompt: resolve the chain, so that "none found" fails the check
