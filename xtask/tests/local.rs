@@ -55,6 +55,26 @@ fn tree_copy(dir: &Path) -> PathBuf {
     dir.join("packer")
 }
 
+/// A copy of the tree with `lines` put into `script`; returns the copy and its template.
+fn tree_with(script: &str, lines: &str) -> (TempDir, PathBuf) {
+    let tree = TempDir::new("local-tree");
+    let template = tree_copy(tree.path());
+    insert_after_set(&tree.path().join(script), lines);
+    (tree, template)
+}
+
+/// Runs a rehearsal to its end: its pid (to look for what it left) and its output.
+fn finish(mut cmd: Command) -> (u32, std::process::Output) {
+    let child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (pid, child.wait_with_output().unwrap())
+}
+
 /// Puts `lines` right after the `set -euo pipefail` of a script.
 fn insert_after_set(script: &Path, lines: &str) {
     let text = std::fs::read_to_string(script).unwrap();
@@ -93,18 +113,11 @@ fn leftovers(pid: u32) -> Vec<String> {
 fn the_rehearsal_passes_every_check_and_leaves_nothing_behind() {
     let home = TempDir::new("local-home");
     let root = TempDir::new("local-root");
-    let child = rehearsal(
+    let (pid, out) = finish(rehearsal(
         home.path(),
         root.path(),
         &["--var", "timezone=Europe/Paris"],
-    )
-    .stdin(std::process::Stdio::null())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
+    ));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
@@ -148,21 +161,13 @@ fn the_rehearsal_passes_every_check_and_leaves_nothing_behind() {
 fn a_failing_provisioning_script_fails_the_rehearsal_naming_it_and_its_output() {
     let home = TempDir::new("local-home");
     let root = TempDir::new("local-root");
-    let tree = TempDir::new("local-tree");
-    let template = tree_copy(tree.path());
-    insert_after_set(
-        &tree.path().join("scripts/storage.sh"),
+    let (_tree, template) = tree_with(
+        "scripts/storage.sh",
         "echo 'storage: deliberately broken for the test' >&2\nexit 7",
     );
-    let child = rehearsal(home.path(), root.path(), &["--template"])
-        .arg(&template)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = rehearsal(home.path(), root.path(), &["--template"]);
+    cmd.arg(&template);
+    let (pid, out) = finish(cmd);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     let error = stderr
@@ -185,10 +190,8 @@ fn a_failing_provisioning_script_fails_the_rehearsal_naming_it_and_its_output() 
 fn ctrl_c_mid_build_leaves_no_instance_running_and_nothing_behind() {
     let home = TempDir::new("local-home");
     let root = TempDir::new("local-root");
-    let tree = TempDir::new("local-tree");
-    let template = tree_copy(tree.path());
-    insert_after_set(
-        &tree.path().join("scripts/time.sh"),
+    let (_tree, template) = tree_with(
+        "scripts/time.sh",
         "echo 'time: paused for the test'\nsleep 120",
     );
     let mut cmd = rehearsal(home.path(), root.path(), &["--template"]);
